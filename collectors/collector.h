@@ -1,0 +1,89 @@
+// What every probe kind implements. A kind parses its configuration into a
+// ProbeSpec (immutable), which creates the mutable ProbeState that survives
+// between runs, runs one probe through the event loop's Fetcher, and renders
+// its kind-specific samples. Common samples (success, probes_total,
+// failures_total, duration) are rendered by the scheduler for every kind.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "exporter/failure_reason.h"
+#include "exporter/http_fetch.h"
+#include "exporter/snapshot.h"
+
+namespace triage {
+
+enum class Layer { kLiveness = 0, kReadiness, kDependency, kTraffic, kTelemetry };
+std::string_view LayerName(Layer l);
+bool ParseLayer(std::string_view s, Layer* out);
+
+// Collects human-readable lines of one run for /probe?debug=true. Secrets
+// registered with AddSecret are replaced by <secret> in Text().
+class DebugLog {
+ public:
+  void Line(std::string line) { lines_.push_back(std::move(line)); }
+  void AddSecret(std::string s) { if (!s.empty()) secrets_.push_back(std::move(s)); }
+  std::string Text() const;
+
+ private:
+  std::vector<std::string> lines_;
+  std::vector<std::string> secrets_;
+};
+
+// Fields every probe has, whatever its kind.
+struct ProbeCommon {
+  std::string service;
+  std::string name;
+  std::string kind;
+  Layer layer = Layer::kLiveness;
+  std::chrono::milliseconds interval{15000};
+  std::chrono::milliseconds timeout{5000};
+  std::vector<std::pair<std::string, std::string>> static_labels;  // service labels, file order
+  std::string label_prefix;  // service="..",probe="..",<static labels>, pre-rendered
+};
+
+// The outcome of one run, as the scheduler records it.
+struct RunOutcome {
+  bool success = false;
+  FailureReason reason = FailureReason::kNone;  // kNone when success
+};
+
+// The event loop, as a probe sees it.
+class Fetcher {
+ public:
+  virtual ~Fetcher() = default;
+  // Starts an HTTP exchange; `done` runs on the loop thread when it ends.
+  virtual void Fetch(HttpRequest req, DebugLog* debug,
+                     std::function<void(HttpResult&&)> done) = 0;
+};
+
+// Mutable per-probe state (counters etc.). Touched only on the loop thread.
+class ProbeState {
+ public:
+  virtual ~ProbeState() = default;
+};
+
+class ProbeSpec {
+ public:
+  explicit ProbeSpec(ProbeCommon common) : common_(std::move(common)) {}
+  virtual ~ProbeSpec() = default;
+
+  const ProbeCommon& common() const { return common_; }
+
+  virtual std::unique_ptr<ProbeState> NewState() const = 0;
+  // Runs once. Must call `done` exactly once, on the loop thread, within the
+  // probe's timeout (the Fetcher enforces the timeout of each exchange).
+  virtual void Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
+                   std::function<void(RunOutcome)> done) const = 0;
+  // Writes this kind's samples for the current state.
+  virtual void Render(const ProbeState& state, SampleWriter& w) const = 0;
+
+ private:
+  ProbeCommon common_;
+};
+
+}  // namespace triage

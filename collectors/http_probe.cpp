@@ -1,0 +1,319 @@
+#include "collectors/http_probe.h"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "exporter/config.h"
+#include "exporter/yaml_reader.h"
+
+namespace triage {
+namespace {
+
+// error_code values for error responses whose code cannot be read.
+constexpr std::string_view kErrorCodeNone = "none";          // JSON without the pointer
+constexpr std::string_view kErrorCodeUnparsable = "unparsable";  // body is not JSON
+constexpr std::string_view kErrorCodeOther = "other";        // over max_error_codes
+
+constexpr std::array<std::string_view, 7> kMethods = {"GET",    "HEAD",   "POST",   "PUT",
+                                                      "PATCH",  "DELETE", "OPTIONS"};
+
+struct ErrorKey {
+  int code;
+  std::string error_code;
+  bool operator<(const ErrorKey& o) const {
+    return code != o.code ? code < o.code : error_code < o.error_code;
+  }
+};
+
+struct HttpState : ProbeState {
+  std::map<int, uint64_t> responses;       // status code -> count
+  std::map<ErrorKey, uint64_t> errors;     // (status, error_code) -> count
+  std::vector<std::string> error_codes;    // distinct error_code values admitted, sorted
+  bool ran = false;
+  bool have_response = false;
+  long last_status = 0;
+  int http_version_x10 = 0;
+  double retry_after = 0;
+  std::optional<double> clock_skew;
+  double cert_expiry = 0;
+  HttpPhases phases;
+};
+
+std::shared_ptr<SecretFile> LoadSecret(MapReader& r, std::string_view key) {
+  const std::string path = ResolveConfigPath(r.file(), r.RequiredString(key));
+  auto secret = std::make_shared<SecretFile>(path);
+  const std::string err = secret->Load();
+  if (!err.empty()) r.FailKey(key, err);
+  return secret;
+}
+
+bool IsTokenChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+void CheckReadable(MapReader& r, std::string_view key, const std::string& path) {
+  if (path.empty()) return;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) r.FailKey(key, "cannot read file \"" + path + "\"");
+  std::fclose(f);
+}
+
+double SecondsSinceEpoch(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+std::string ExtractErrorCode(const HttpProbeConfig& c, const std::string& body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::string(kErrorCodeUnparsable);
+  const nlohmann::json::json_pointer ptr(c.error_code_pointer);  // validated at load
+  if (!j.contains(ptr)) return std::string(kErrorCodeNone);
+  const nlohmann::json& v = j.at(ptr);
+  std::string raw;
+  if (v.is_string()) raw = v.get<std::string>();
+  else if (v.is_number_integer()) raw = std::to_string(v.get<int64_t>());
+  else return std::string(kErrorCodeNone);
+  std::string s = SanitizeErrorCode(raw);
+  return s.empty() ? std::string(kErrorCodeNone) : s;
+}
+
+}  // namespace
+
+std::string SanitizeErrorCode(std::string_view raw) {
+  std::string out;
+  for (char c : raw.substr(0, 64)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (std::isalnum(u) || c == '_' || c == '.' || c == ':' || c == '-') ? c : '_';
+  }
+  return out;
+}
+
+void ParseHttpClientOptions(MapReader& r, HttpProbeConfig& c) {
+  c.url = r.RequiredString("url");
+  std::string why;
+  if (!IsValidHttpUrl(c.url, &why)) r.FailKey("url", why);
+
+  c.method = r.String("method", "GET");
+  if (std::find(kMethods.begin(), kMethods.end(), c.method) == kMethods.end()) {
+    r.FailKey("method", "unknown method \"" + c.method +
+                            "\"; expected one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+  }
+  c.headers = r.StringMap("headers");
+  for (const auto& [k, v] : c.headers) {
+    if (k.empty() || !std::all_of(k.begin(), k.end(), IsTokenChar)) {
+      r.FailKey("headers", "header name \"" + k + "\" is not a valid HTTP token");
+    }
+    if (strcasecmp(k.c_str(), "Authorization") == 0) {
+      r.FailKey("headers", "do not put Authorization in headers; use authorization: "
+                           "{credentials_file: ...} so the secret stays out of the config");
+    }
+    if (v.find_first_of("\r\n") != std::string::npos) {
+      r.FailKey("headers", "header \"" + k + "\" has a line break in its value");
+    }
+  }
+  c.body = r.String("body", "");
+
+  if (auto auth = r.Map("authorization")) {
+    const std::string type = auth->String("type", "Bearer");
+    if (type.empty() || !std::all_of(type.begin(), type.end(), IsTokenChar)) {
+      auth->FailKey("type", "expected an authorization scheme such as Bearer");
+    }
+    c.auth_type = type;
+    c.bearer = LoadSecret(*auth, "credentials_file");
+    auth->Finish();
+  }
+  if (auto basic = r.Map("basic_auth")) {
+    c.basic_user = basic->RequiredString("username");
+    c.basic_password = LoadSecret(*basic, "password_file");
+    basic->Finish();
+  }
+  if (c.bearer && c.basic_password) {
+    r.FailKey("basic_auth", "authorization and basic_auth are mutually exclusive");
+  }
+  if (auto tls = r.Map("tls_config")) {
+    c.tls.ca_file = ResolveConfigPath(r.file(), tls->String("ca_file", ""));
+    c.tls.cert_file = ResolveConfigPath(r.file(), tls->String("cert_file", ""));
+    c.tls.key_file = ResolveConfigPath(r.file(), tls->String("key_file", ""));
+    c.tls.server_name = tls->String("server_name", "");
+    c.tls.insecure_skip_verify = tls->Bool("insecure_skip_verify", false);
+    CheckReadable(*tls, "ca_file", c.tls.ca_file);
+    CheckReadable(*tls, "cert_file", c.tls.cert_file);
+    CheckReadable(*tls, "key_file", c.tls.key_file);
+    if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
+      tls->FailKey(c.tls.cert_file.empty() ? "key_file" : "cert_file",
+                   "cert_file and key_file must be given together");
+    }
+    tls->Finish();
+  }
+  c.body_size_limit = r.ByteSize("body_size_limit", 1 << 20, 1, int64_t{1} << 30);
+  c.follow_redirects = r.Bool("follow_redirects", true);
+  c.max_redirects = static_cast<int>(r.Int("max_redirects", 10, 0, 100));
+  c.keep_alive = r.Bool("keep_alive", false);
+}
+
+std::shared_ptr<const ProbeSpec> ParseHttpProbe(MapReader& r, ProbeCommon common,
+                                                const GlobalConfig&) {
+  HttpProbeConfig c;
+  ParseHttpClientOptions(r, c);
+  for (int64_t code : r.IntList("valid_status_codes", 100, 599)) {
+    c.valid_status_codes.push_back(static_cast<int>(code));
+  }
+  c.error_code_pointer = r.String("error_code_pointer", "");
+  if (!c.error_code_pointer.empty()) {
+    try {
+      nlohmann::json::json_pointer p(c.error_code_pointer);
+    } catch (const nlohmann::json::exception&) {
+      r.FailKey("error_code_pointer",
+                "expected a JSON Pointer such as /code or /error/code, got \"" +
+                    c.error_code_pointer + "\"");
+    }
+  }
+  c.max_error_codes = static_cast<int>(r.Int("max_error_codes", 32, 1, 1000));
+  return std::make_shared<HttpProbeSpec>(std::move(common), std::move(c));
+}
+
+bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeout,
+                      HttpRequest& req, DebugLog* debug) {
+  req.url = c.url;
+  req.method = c.method;
+  req.headers = c.headers;
+  req.body = c.body;
+  req.tls = c.tls;
+  req.body_size_limit = c.body_size_limit;
+  req.follow_redirects = c.follow_redirects;
+  req.max_redirects = c.max_redirects;
+  req.keep_alive = c.keep_alive;
+  req.timeout = timeout;
+  if (c.bearer) {
+    auto token = c.bearer->Value();
+    if (!token) {
+      if (debug) debug->Line("credentials_file " + c.bearer->path() + " is not readable");
+      return false;
+    }
+    if (debug) debug->AddSecret(*token);
+    req.authorization = c.auth_type + " " + *token;
+  }
+  if (c.basic_password) {
+    auto password = c.basic_password->Value();
+    if (!password) {
+      if (debug) debug->Line("password_file " + c.basic_password->path() + " is not readable");
+      return false;
+    }
+    if (debug) debug->AddSecret(*password);
+    req.basic_user = c.basic_user;
+    req.basic_password = *password;
+  }
+  return true;
+}
+
+std::unique_ptr<ProbeState> HttpProbeSpec::NewState() const {
+  return std::make_unique<HttpState>();
+}
+
+void HttpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
+                        std::function<void(RunOutcome)> done) const {
+  auto& s = static_cast<HttpState&>(state);
+  HttpRequest req;
+  if (!BuildHttpRequest(config_, common().timeout, req, debug)) {
+    s.ran = true;
+    done({false, FailureReason::kCredentials});
+    return;
+  }
+  if (debug) debug->Line(req.method + " " + req.url);
+  fetcher.Fetch(std::move(req), debug, [this, &s, debug, done = std::move(done)](HttpResult&& res) {
+    s.ran = true;
+    s.phases = res.phases;
+    RunOutcome out;
+    if (res.status > 0) {
+      const int code = static_cast<int>(res.status);
+      s.have_response = true;
+      s.last_status = res.status;
+      s.http_version_x10 = res.http_version_x10;
+      ++s.responses[code];
+
+      s.retry_after = 0;
+      if ((code == 429 || code == 503) && res.retry_after) {
+        if (auto ra = ParseRetryAfter(*res.retry_after, std::chrono::system_clock::now())) {
+          s.retry_after = *ra;
+        }
+      }
+      if (res.date) {
+        if (auto remote = ParseHttpDate(*res.date)) {
+          const double mid = SecondsSinceEpoch(res.wall_start) +
+                             (res.pretransfer_seconds + res.ttfb_seconds) / 2;
+          s.clock_skew = *remote - mid;
+        }
+      }
+      if (res.cert_expiry > 0) s.cert_expiry = res.cert_expiry;
+
+      if (code >= 400 && !config_.error_code_pointer.empty() &&
+          res.failure == FailureReason::kNone) {
+        std::string ec = ExtractErrorCode(config_, res.body);
+        auto it = std::lower_bound(s.error_codes.begin(), s.error_codes.end(), ec);
+        if (it == s.error_codes.end() || *it != ec) {
+          if (static_cast<int>(s.error_codes.size()) < config_.max_error_codes) {
+            s.error_codes.insert(it, ec);
+          } else {
+            ec = std::string(kErrorCodeOther);
+          }
+        }
+        if (debug) debug->Line("error_code " + ec);
+        ++s.errors[{code, std::move(ec)}];
+      }
+    }
+    if (res.failure != FailureReason::kNone) {
+      out = {false, res.failure};
+      if (debug) debug->Line("failed: " + std::string(FailureReasonName(res.failure)) + ": " + res.error);
+    } else {
+      const int code = static_cast<int>(res.status);
+      const bool valid = config_.valid_status_codes.empty()
+                             ? (code >= 200 && code < 300)
+                             : std::find(config_.valid_status_codes.begin(),
+                                         config_.valid_status_codes.end(),
+                                         code) != config_.valid_status_codes.end();
+      if (valid) {
+        out = {true, FailureReason::kNone};
+      } else {
+        out = {false, (code == 401 || code == 403) ? FailureReason::kUnauthorized
+                                                   : FailureReason::kHttpStatus};
+      }
+      if (debug) debug->Line("status " + std::to_string(code) + (valid ? " (valid)" : " (not valid)"));
+    }
+    done(out);
+  });
+}
+
+void HttpProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {
+  const auto& s = static_cast<const HttpState&>(state);
+  if (!s.ran) return;
+  w.Add(FamilyId::kProbePhaseSeconds, "phase", "dns", s.phases.dns);
+  w.Add(FamilyId::kProbePhaseSeconds, "phase", "connect", s.phases.connect);
+  w.Add(FamilyId::kProbePhaseSeconds, "phase", "tls", s.phases.tls);
+  w.Add(FamilyId::kProbePhaseSeconds, "phase", "processing", s.phases.processing);
+  w.Add(FamilyId::kProbePhaseSeconds, "phase", "transfer", s.phases.transfer);
+  char buf[16];
+  for (const auto& [code, n] : s.responses) {
+    std::snprintf(buf, sizeof buf, "%d", code);
+    w.Add(FamilyId::kHttpResponsesTotal, "code", buf, static_cast<double>(n));
+  }
+  for (const auto& [key, n] : s.errors) {
+    std::snprintf(buf, sizeof buf, "%d", key.code);
+    w.Add(FamilyId::kHttpErrorResponsesTotal, "code", buf, "error_code", key.error_code,
+          static_cast<double>(n));
+  }
+  if (s.have_response) {
+    w.Add(FamilyId::kHttpStatusCode, static_cast<double>(s.last_status));
+    w.Add(FamilyId::kHttpRetryAfterSeconds, s.retry_after);
+    if (s.http_version_x10 > 0) w.Add(FamilyId::kHttpVersion, s.http_version_x10 / 10.0);
+  }
+  if (s.clock_skew) w.Add(FamilyId::kClockSkewSeconds, *s.clock_skew);
+  if (s.cert_expiry > 0) w.Add(FamilyId::kTlsCertExpiryTimestampSeconds, s.cert_expiry);
+}
+
+}  // namespace triage

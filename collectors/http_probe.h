@@ -1,0 +1,67 @@
+// kind: http — one HTTP(S) request per run. Turns what came back into the
+// status-code, error-code, Retry-After, version, clock-skew and certificate
+// metrics of DESIGN.md section 4.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "exporter/secret_file.h"
+
+namespace triage {
+
+struct GlobalConfig;
+class MapReader;
+
+struct HttpProbeConfig {
+  std::string url;
+  std::string method = "GET";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string auth_type = "Bearer";
+  std::shared_ptr<SecretFile> bearer;          // authorization: {type: Bearer, credentials_file}
+  std::string basic_user;
+  std::shared_ptr<SecretFile> basic_password;  // basic_auth: {username, password_file}
+  std::vector<int> valid_status_codes;         // empty: any 2xx
+  TlsConfig tls;
+  int64_t body_size_limit = 1 << 20;
+  std::string error_code_pointer;              // JSON Pointer; empty: not read
+  bool follow_redirects = true;
+  int max_redirects = 10;
+  bool keep_alive = false;
+  int max_error_codes = 32;                    // distinct error_code values per probe
+};
+
+// Parses the http keys of a probe (see README "kind: http").
+std::shared_ptr<const ProbeSpec> ParseHttpProbe(MapReader& r, ProbeCommon common,
+                                                const GlobalConfig& global);
+
+// Shared by kinds that speak HTTP: reads url/method/headers/body/authorization/
+// basic_auth/tls_config/body_size_limit/follow_redirects/max_redirects/keep_alive.
+void ParseHttpClientOptions(MapReader& r, HttpProbeConfig& c);
+// Builds the request for one run (reads the secrets now). Returns false and
+// sets `reason` when a credentials file cannot be read.
+bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeout,
+                      HttpRequest& req, DebugLog* debug);
+
+// Bounded, sanitized value for the error_code label: [A-Za-z0-9_.:-], at most 64 bytes.
+std::string SanitizeErrorCode(std::string_view raw);
+
+class HttpProbeSpec : public ProbeSpec {
+ public:
+  HttpProbeSpec(ProbeCommon common, HttpProbeConfig config)
+      : ProbeSpec(std::move(common)), config_(std::move(config)) {}
+  const HttpProbeConfig& config() const { return config_; }
+
+  std::unique_ptr<ProbeState> NewState() const override;
+  void Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
+           std::function<void(RunOutcome)> done) const override;
+  void Render(const ProbeState& state, SampleWriter& w) const override;
+
+ private:
+  HttpProbeConfig config_;
+};
+
+}  // namespace triage

@@ -1,0 +1,88 @@
+#include "exporter/app.h"
+
+#include <chrono>
+
+#include "exporter/log.h"
+#include "exporter/web.h"
+
+namespace triage {
+namespace {
+
+double WallNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+App::App(AppOptions options)
+    : options_(std::move(options)), scheduler_(std::make_unique<Scheduler>(&self_, &table_)) {}
+
+App::~App() { Stop(); }
+
+void App::Start() {
+  auto cfg = std::make_shared<const Config>(LoadConfigFile(options_.config_file));
+  ApplyConfig(cfg);
+  self_.reload_successful->Set(1);
+  self_.reload_success_timestamp->Set(WallNow());
+  scheduler_->Start();
+  web_ = std::make_unique<WebServer>(*this, options_.listen_address);
+  web_->Start();
+  ready_ = true;
+  LogInfo("started", {{"config", options_.config_file},
+                      {"probes", std::to_string(cfg->probes.size())},
+                      {"address", web_->address()}});
+}
+
+void App::Stop() {
+  ready_ = false;
+  if (web_) web_->Stop();
+  scheduler_->Stop();
+  web_.reset();
+}
+
+void App::ApplyConfig(std::shared_ptr<const Config> cfg) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    config_ = cfg;
+  }
+  scheduler_->Apply(cfg->probes, cfg->global.max_in_flight);
+}
+
+bool App::Reload(std::string* error) {
+  std::lock_guard<std::mutex> reload_lock(reload_mu_);
+  std::shared_ptr<const Config> cfg;
+  try {
+    cfg = std::make_shared<const Config>(LoadConfigFile(options_.config_file));
+  } catch (const ConfigError& e) {
+    self_.reload_successful->Set(0);
+    self_.reloads_failed->Increment();
+    LogError("config reload failed; keeping the running configuration", {{"err", e.what()}});
+    if (error) *error = e.what();
+    return false;
+  }
+  ApplyConfig(cfg);
+  self_.reload_successful->Set(1);
+  self_.reload_success_timestamp->Set(WallNow());
+  LogInfo("config reloaded", {{"config", options_.config_file},
+                              {"probes", std::to_string(cfg->probes.size())}});
+  return true;
+}
+
+int App::port() const { return web_ ? web_->port() : 0; }
+
+std::shared_ptr<const Config> App::config() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_;
+}
+
+std::string App::RenderMetrics() {
+  self_.scrapes->Increment();
+  std::string out;
+  const auto entries = table_.All();
+  out.reserve(entries.size() * 2048 + 4096);
+  RenderProbeFamilies(entries, out);
+  self_.Render(out);
+  return out;
+}
+
+}  // namespace triage

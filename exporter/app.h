@@ -1,0 +1,59 @@
+// Wires the parts together: configuration, the event loop, the probe table,
+// self metrics and the web server; owns reload.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "exporter/config.h"
+#include "exporter/probe_table.h"
+#include "exporter/scheduler.h"
+#include "exporter/self_metrics.h"
+
+namespace triage {
+
+class WebServer;
+
+struct AppOptions {
+  std::string config_file;
+  std::string listen_address = ":9479";
+};
+
+class App {
+ public:
+  explicit App(AppOptions options);
+  ~App();
+
+  // Loads the configuration (throws ConfigError), starts the loop and the
+  // web server (throws std::runtime_error when the address cannot be bound).
+  void Start();
+  void Stop();
+
+  // Re-reads the config file. On failure the running configuration stays,
+  // triage_exporter_config_last_reload_successful goes to 0 and `error` says why.
+  bool Reload(std::string* error);
+
+  int port() const;
+  bool ready() const { return ready_; }
+  std::string RenderMetrics();
+
+  ProbeTable& table() { return table_; }
+  Scheduler& scheduler() { return *scheduler_; }
+  std::shared_ptr<const Config> config() const;
+
+ private:
+  void ApplyConfig(std::shared_ptr<const Config> cfg);
+
+  AppOptions options_;
+  SelfMetrics self_;
+  ProbeTable table_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<WebServer> web_;
+  std::mutex reload_mu_;   // one reload at a time (SIGHUP and POST /-/reload)
+  mutable std::mutex mu_;  // guards config_
+  std::shared_ptr<const Config> config_;
+  bool ready_ = false;
+};
+
+}  // namespace triage

@@ -1,0 +1,72 @@
+#include "exporter/probe_table.h"
+
+namespace triage {
+namespace {
+
+void AppendHeader(const FamilyInfo& info, std::string& out) {
+  out += "# HELP ";
+  out += info.name;
+  out += ' ';
+  out += info.help;
+  out += "\n# TYPE ";
+  out += info.name;
+  out += ' ';
+  out += MetricTypeName(info.type);
+  out += '\n';
+}
+
+template <typename GetSnap, typename Range>
+void RenderGrouped(const Range& items, GetSnap get, std::string& out) {
+  for (size_t i = 0; i < kFamilyCount; ++i) {
+    const auto f = static_cast<FamilyId>(i);
+    bool header = false;
+    for (const auto& item : items) {
+      const Snapshot* s = get(item);
+      if (!s) continue;
+      const std::string_view frag = s->Fragment(f);
+      if (frag.empty()) continue;
+      if (!header) {
+        AppendHeader(kFamilies[i], out);
+        header = true;
+      }
+      out += frag;
+    }
+  }
+}
+
+}  // namespace
+
+void ProbeTable::Reset(std::vector<ProbeEntry> entries) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_ = std::move(entries);
+}
+
+void ProbeTable::SetSnapshot(size_t index, std::shared_ptr<const Snapshot> snap) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (index < entries_.size()) entries_[index].snap = std::move(snap);
+}
+
+std::vector<ProbeEntry> ProbeTable::All() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_;
+}
+
+std::shared_ptr<const ProbeSpec> ProbeTable::Find(std::string_view service,
+                                                  std::string_view probe) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& e : entries_) {
+    if (e.spec->common().service == service && e.spec->common().name == probe) return e.spec;
+  }
+  return nullptr;
+}
+
+void RenderProbeFamilies(const std::vector<ProbeEntry>& entries, std::string& out) {
+  RenderGrouped(entries, [](const ProbeEntry& e) { return e.snap.get(); }, out);
+}
+
+void RenderSnapshot(const Snapshot& snap, std::string& out) {
+  const Snapshot* one[] = {&snap};
+  RenderGrouped(one, [](const Snapshot* s) { return s; }, out);
+}
+
+}  // namespace triage

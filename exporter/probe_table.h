@@ -1,0 +1,42 @@
+// The probes being scheduled and the latest snapshot of each, in
+// configuration order. The event loop writes (one pointer per finished run,
+// the whole table on reload); scrapes and pages read a copy taken under a
+// short lock and render without it, so a scrape never waits on a probe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "exporter/snapshot.h"
+
+namespace triage {
+
+struct ProbeEntry {
+  std::shared_ptr<const ProbeSpec> spec;
+  std::shared_ptr<const Snapshot> snap;  // null until the first run ends
+};
+
+class ProbeTable {
+ public:
+  void Reset(std::vector<ProbeEntry> entries);
+  void SetSnapshot(size_t index, std::shared_ptr<const Snapshot> snap);
+  std::vector<ProbeEntry> All() const;
+  // The configured probe service/probe, or null.
+  std::shared_ptr<const ProbeSpec> Find(std::string_view service, std::string_view probe) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<ProbeEntry> entries_;
+};
+
+// Appends the probe families of `entries`, grouped by family with one
+// HELP/TYPE header each, in the order of kFamilies.
+void RenderProbeFamilies(const std::vector<ProbeEntry>& entries, std::string& out);
+// Same for a single snapshot (the /probe endpoint).
+void RenderSnapshot(const Snapshot& snap, std::string& out);
+
+}  // namespace triage

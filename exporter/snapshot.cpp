@@ -1,0 +1,129 @@
+#include "exporter/snapshot.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace triage {
+
+void AppendEscapedLabelValue(std::string& out, std::string_view value) {
+  for (char c : value) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      default: out += c;
+    }
+  }
+}
+
+void AppendSampleValue(std::string& out, double value) {
+  if (std::isnan(value)) { out += "NaN"; return; }
+  if (std::isinf(value)) { out += value > 0 ? "+Inf" : "-Inf"; return; }
+  char buf[64];
+  std::to_chars_result r;
+  if (value == std::trunc(value) && std::fabs(value) < 1e15) {
+    r = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(value));
+  } else {
+    r = std::to_chars(buf, buf + sizeof buf, value);  // shortest round-trip form
+  }
+  out.append(buf, r.ptr);
+}
+
+std::string RenderLabelPairs(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::string out;
+  for (const auto& [k, v] : pairs) {
+    if (!out.empty()) out += ',';
+    out += k;
+    out += "=\"";
+    AppendEscapedLabelValue(out, v);
+    out += '"';
+  }
+  return out;
+}
+
+SampleWriter::SampleWriter(std::string_view label_prefix) : prefix_(label_prefix) {}
+
+std::string& SampleWriter::Begin(FamilyId f, std::string_view suffix) {
+  std::string& b = buf_[static_cast<size_t>(f)];
+  b += Family(f).name;
+  b += suffix;
+  b += '{';
+  b += prefix_;
+  return b;
+}
+
+void SampleWriter::Add(FamilyId f, double value) {
+  std::string& b = Begin(f, "");
+  b += "} ";
+  AppendSampleValue(b, value);
+  b += '\n';
+}
+
+void SampleWriter::Add(FamilyId f, std::string_view label, std::string_view label_value,
+                       double value) {
+  std::string& b = Begin(f, "");
+  b += ',';
+  b += label;
+  b += "=\"";
+  AppendEscapedLabelValue(b, label_value);
+  b += "\"} ";
+  AppendSampleValue(b, value);
+  b += '\n';
+}
+
+void SampleWriter::Add(FamilyId f, std::string_view l1, std::string_view v1,
+                       std::string_view l2, std::string_view v2, double value) {
+  std::string& b = Begin(f, "");
+  b += ',';
+  b += l1;
+  b += "=\"";
+  AppendEscapedLabelValue(b, v1);
+  b += "\",";
+  b += l2;
+  b += "=\"";
+  AppendEscapedLabelValue(b, v2);
+  b += "\"} ";
+  AppendSampleValue(b, value);
+  b += '\n';
+}
+
+void SampleWriter::AddHistogram(FamilyId f, const double* bounds,
+                                const uint64_t* cumulative_counts, size_t n, uint64_t count,
+                                double sum) {
+  for (size_t i = 0; i < n; ++i) {
+    std::string& b = Begin(f, "_bucket");
+    b += ",le=\"";
+    AppendSampleValue(b, bounds[i]);
+    b += "\"} ";
+    AppendSampleValue(b, static_cast<double>(cumulative_counts[i]));
+    b += '\n';
+  }
+  std::string& b = Begin(f, "_bucket");
+  b += ",le=\"+Inf\"} ";
+  AppendSampleValue(b, static_cast<double>(count));
+  b += '\n';
+  std::string& s = Begin(f, "_sum");
+  s += "} ";
+  AppendSampleValue(s, sum);
+  s += '\n';
+  std::string& c = Begin(f, "_count");
+  c += "} ";
+  AppendSampleValue(c, static_cast<double>(count));
+  c += '\n';
+}
+
+Snapshot SampleWriter::Finish() {
+  Snapshot s;
+  size_t total = 0;
+  for (const auto& b : buf_) total += b.size();
+  s.text.reserve(total);
+  for (size_t i = 0; i < kFamilyCount; ++i) {
+    s.offsets[i] = static_cast<uint32_t>(s.text.size());
+    s.text += buf_[i];
+    buf_[i].clear();
+  }
+  s.offsets[kFamilyCount] = static_cast<uint32_t>(s.text.size());
+  return s;
+}
+
+}  // namespace triage

@@ -1,0 +1,62 @@
+// Pre-rendered exposition text of one probe. A probe renders its samples once
+// per run into a Snapshot (one contiguous string, sliced by family); /metrics
+// only concatenates slices family by family and never formats a number.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/failure_reason.h"
+#include "exporter/metric_families.h"
+
+namespace triage {
+
+// Appends `value` escaped for a label value (backslash, double quote, newline).
+void AppendEscapedLabelValue(std::string& out, std::string_view value);
+// Appends a sample value in exposition format (integers without exponent, NaN, +Inf, -Inf).
+void AppendSampleValue(std::string& out, double value);
+// Renders `name="value",...` for the given pairs, in order, escaping values.
+std::string RenderLabelPairs(const std::vector<std::pair<std::string, std::string>>& pairs);
+
+struct Snapshot {
+  // The last run, for the landing page and /probe.
+  bool success = false;
+  FailureReason reason = FailureReason::kNone;
+  double finished_unix = 0;    // wall time the run ended
+  double duration_seconds = 0;
+
+  std::string text;
+  std::array<uint32_t, kFamilyCount + 1> offsets{};  // family f spans [offsets[f], offsets[f+1])
+
+  std::string_view Fragment(FamilyId f) const {
+    const auto i = static_cast<size_t>(f);
+    return std::string_view(text).substr(offsets[i], offsets[i + 1] - offsets[i]);
+  }
+};
+
+// Builds a Snapshot. `label_prefix` is the probe's pre-rendered identity labels
+// (service="...",probe="...",<static labels>), never empty.
+class SampleWriter {
+ public:
+  explicit SampleWriter(std::string_view label_prefix);
+
+  void Add(FamilyId f, double value);
+  void Add(FamilyId f, std::string_view label, std::string_view label_value, double value);
+  void Add(FamilyId f, std::string_view l1, std::string_view v1, std::string_view l2,
+           std::string_view v2, double value);
+  // Histogram with cumulative bucket counts (one per bound, +Inf = count).
+  void AddHistogram(FamilyId f, const double* bounds, const uint64_t* cumulative_counts,
+                    size_t n, uint64_t count, double sum);
+
+  Snapshot Finish();
+
+ private:
+  std::string& Begin(FamilyId f, std::string_view suffix);
+  std::string_view prefix_;
+  std::array<std::string, kFamilyCount> buf_;
+};
+
+}  // namespace triage

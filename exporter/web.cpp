@@ -1,0 +1,285 @@
+#include "exporter/web.h"
+
+#include <CivetServer.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+#include "exporter/app.h"
+#include "exporter/log.h"
+
+namespace triage {
+namespace {
+
+constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+void Send(mg_connection* conn, int status, std::string_view content_type, std::string_view body,
+          std::string_view extra_headers = "") {
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %.*s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%.*s\r\n",
+            status, mg_get_response_code_text(conn, status), static_cast<int>(content_type.size()),
+            content_type.data(), body.size(), static_cast<int>(extra_headers.size()),
+            extra_headers.data());
+  if (!body.empty()) mg_write(conn, body.data(), body.size());
+}
+
+std::string FormatTime(double unix_seconds) {
+  if (unix_seconds <= 0) return "never";
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string UrlEncode(std::string_view s) {
+  std::string out;
+  static const char* hex = "0123456789ABCDEF";
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// A GET-only handler calling `fn`.
+class Handler : public CivetHandler {
+ public:
+  using Fn = std::function<void(mg_connection*)>;
+  Handler(Fn get, Fn post = nullptr) : get_(std::move(get)), post_(std::move(post)) {}
+  bool handleGet(CivetServer*, mg_connection* c) override { return Call(get_, c, "GET"); }
+  bool handleHead(CivetServer*, mg_connection* c) override { return Call(get_, c, "GET"); }
+  bool handlePost(CivetServer*, mg_connection* c) override { return Call(post_, c, "POST"); }
+  bool handlePut(CivetServer*, mg_connection* c) override { return Call(nullptr, c, ""); }
+  bool handleDelete(CivetServer*, mg_connection* c) override { return Call(nullptr, c, ""); }
+  bool handlePatch(CivetServer*, mg_connection* c) override { return Call(nullptr, c, ""); }
+
+ private:
+  bool Call(const Fn& fn, mg_connection* c, const char*) {
+    if (!fn) {
+      std::string allow = "Allow: ";
+      allow += get_ ? "GET, HEAD" : "";
+      allow += post_ ? (get_ ? ", POST" : "POST") : "";
+      Send(c, 405, "text/plain; charset=utf-8", "method not allowed\n", allow + "\r\n");
+      return true;
+    }
+    fn(c);
+    return true;
+  }
+  Fn get_, post_;
+};
+
+std::string LandingPage(App& app) {
+  std::string h;
+  h += "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+       "<title>triage_exporter</title><style>"
+       "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
+       "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
+       "th{background:#f4f4f4}.ok{color:#116611;font-weight:bold}.fail{color:#b00020;font-weight:bold}"
+       ".pending{color:#777}code{background:#f4f4f4;padding:0 .2em}"
+       "</style></head><body><h1>triage_exporter</h1>"
+       "<p>Probes run on their own schedule; Prometheus scrapes <a href=\"/metrics\">/metrics</a>. "
+       "Run one configured probe now with its debug log from the links below.</p>";
+  h += "<p>Version " TRIAGE_VERSION " (" TRIAGE_REVISION "). ";
+  h += "<a href=\"/metrics\">Metrics</a> · <a href=\"/-/healthy\">Healthy</a> · "
+       "<a href=\"/-/ready\">Ready</a></p>";
+  const auto entries = app.table().All();
+  h += "<h2>Probes (" + std::to_string(entries.size()) + ")</h2>";
+  h += "<table><tr><th>Service</th><th>Probe</th><th>Kind</th><th>Layer</th><th>Interval</th>"
+       "<th>Last outcome</th><th>Finished</th><th>Duration</th><th>Run now</th></tr>";
+  for (const auto& e : entries) {
+    const ProbeCommon& c = e.spec->common();
+    h += "<tr><td>" + HtmlEscape(c.service) + "</td><td>" + HtmlEscape(c.name) + "</td><td>" +
+         HtmlEscape(c.kind) + "</td><td>" + std::string(LayerName(c.layer)) + "</td><td>" +
+         FormatDuration(c.interval) + "</td>";
+    if (!e.snap) {
+      h += "<td class=\"pending\">not run yet</td><td></td><td></td>";
+    } else {
+      if (e.snap->success) {
+        h += "<td class=\"ok\">success</td>";
+      } else {
+        h += "<td class=\"fail\">failure: " + std::string(FailureReasonName(e.snap->reason)) + "</td>";
+      }
+      char dur[32];
+      std::snprintf(dur, sizeof dur, "%.3fs", e.snap->duration_seconds);
+      h += "<td>" + FormatTime(e.snap->finished_unix) + "</td><td>" + dur + "</td>";
+    }
+    const std::string q = "service=" + UrlEncode(c.service) + "&amp;probe=" + UrlEncode(c.name);
+    h += "<td><a href=\"/probe?" + q + "\">metrics</a> · <a href=\"/probe?" + q +
+         "&amp;debug=true\">debug</a></td></tr>";
+  }
+  h += "</table></body></html>\n";
+  return h;
+}
+
+void ServeProbe(App& app, mg_connection* conn) {
+  std::string service, probe, debug_s;
+  CivetServer::getParam(conn, "service", service);
+  CivetServer::getParam(conn, "probe", probe);
+  CivetServer::getParam(conn, "debug", debug_s);
+  if (service.empty() || probe.empty()) {
+    Send(conn, 400, "text/plain; charset=utf-8",
+         "both service and probe parameters are required, e.g. /probe?service=echo&probe=api\n");
+    return;
+  }
+  auto spec = app.table().Find(service, probe);
+  if (!spec) {
+    // Never echo the raw parameters back unescaped into anything but text/plain.
+    Send(conn, 400, "text/plain; charset=utf-8",
+         "no configured probe \"" + probe + "\" in service \"" + service +
+             "\"; /probe only runs probes of the configuration\n");
+    return;
+  }
+  const bool debug = debug_s == "true" || debug_s == "1";
+  auto log = debug ? std::make_shared<DebugLog>() : nullptr;
+
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::shared_ptr<const Snapshot> snap;
+  };
+  auto w = std::make_shared<Waiter>();
+  app.scheduler().RunNow(spec, log, [w](std::shared_ptr<const Snapshot> snap) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    w->snap = std::move(snap);
+    w->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(w->mu);
+  const auto limit = spec->common().timeout + std::chrono::seconds(2);
+  if (!w->cv.wait_for(lock, limit, [&] { return w->snap != nullptr; })) {
+    Send(conn, 504, "text/plain; charset=utf-8", "the probe did not finish in time\n");
+    return;
+  }
+  std::string metrics;
+  RenderSnapshot(*w->snap, metrics);
+  if (!debug) {
+    Send(conn, 200, kMetricsContentType, metrics);
+    return;
+  }
+  std::string body = "Logs for the probe:\n" + log->Text() +
+                     "\n\nMetrics that would have been returned:\n" + metrics;
+  Send(conn, 200, "text/plain; charset=utf-8", body);
+}
+
+}  // namespace
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+bool ToCivetListen(const std::string& address, std::string* out) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) return false;
+  const std::string host = address.substr(0, colon);
+  const std::string port = address.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535) {
+    return false;
+  }
+  if (host.empty()) {
+    *out = port;
+  } else if (host.front() == '[') {
+    if (host.back() != ']') return false;
+    *out = "+" + port;  // civetweb: "+port" listens on IPv4 and IPv6
+    if (host != "[::]") *out = host + ":" + port;
+  } else {
+    *out = host + ":" + port;
+  }
+  return true;
+}
+
+WebServer::WebServer(App& app, std::string listen_address)
+    : app_(app), listen_(std::move(listen_address)) {}
+
+WebServer::~WebServer() { Stop(); }
+
+std::string WebServer::address() const {
+  const auto colon = listen_.rfind(':');
+  return listen_.substr(0, colon) + ":" + std::to_string(port_);
+}
+
+void WebServer::Start() {
+  std::string ports;
+  if (!ToCivetListen(listen_, &ports)) {
+    throw std::runtime_error("invalid --web.listen-address \"" + listen_ +
+                             "\"; expected [host]:port such as :9479 or 127.0.0.1:9479");
+  }
+  const std::vector<std::string> options = {
+      "listening_ports", ports, "num_threads", "16", "request_timeout_ms", "30000",
+      "enable_keep_alive", "yes", "enable_directory_listing", "no"};
+  try {
+    server_ = std::make_unique<CivetServer>(options);
+  } catch (const CivetException& e) {
+    throw std::runtime_error("cannot listen on " + listen_ + ": " + e.what());
+  }
+  const auto ports_bound = server_->getListeningPorts();
+  port_ = ports_bound.empty() ? 0 : ports_bound.front();
+
+  App& app = app_;
+  auto add = [&](const char* uri, Handler::Fn get, Handler::Fn post = nullptr) {
+    handlers_.push_back(std::make_unique<Handler>(std::move(get), std::move(post)));
+    server_->addHandler(uri, handlers_.back().get());
+  };
+  add("/metrics$", [&app](mg_connection* c) {
+    Send(c, 200, kMetricsContentType, app.RenderMetrics());
+  });
+  add("/-/healthy$", [](mg_connection* c) {
+    Send(c, 200, "text/plain; charset=utf-8", "triage_exporter is healthy.\n");
+  });
+  add("/-/ready$", [&app](mg_connection* c) {
+    if (app.ready()) {
+      Send(c, 200, "text/plain; charset=utf-8", "triage_exporter is ready.\n");
+    } else {
+      Send(c, 503, "text/plain; charset=utf-8", "triage_exporter is not ready.\n");
+    }
+  });
+  add("/-/reload$", nullptr, [&app](mg_connection* c) {
+    std::string err;
+    if (app.Reload(&err)) {
+      Send(c, 200, "text/plain; charset=utf-8", "configuration reloaded\n");
+    } else {
+      Send(c, 500, "text/plain; charset=utf-8",
+           "configuration reload failed; the running configuration is kept:\n" + err + "\n");
+    }
+  });
+  add("/probe$", [&app](mg_connection* c) { ServeProbe(app, c); });
+  add("/", [&app](mg_connection* c) {
+    const mg_request_info* ri = mg_get_request_info(c);
+    if (ri && ri->local_uri && std::strcmp(ri->local_uri, "/") != 0) {
+      Send(c, 404, "text/plain; charset=utf-8", "not found\n");
+      return;
+    }
+    Send(c, 200, "text/html; charset=utf-8", LandingPage(app));
+  });
+}
+
+void WebServer::Stop() {
+  if (server_) {
+    server_->close();
+    server_.reset();
+  }
+  handlers_.clear();
+}
+
+}  // namespace triage

@@ -1,0 +1,42 @@
+// The HTTP endpoints (civetweb): /metrics, /, /-/healthy, /-/ready,
+// POST /-/reload and /probe. Handlers only read snapshots; none waits on a
+// scheduled probe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+class CivetServer;
+class CivetHandler;
+
+namespace triage {
+
+class App;
+
+// Turns an exporter-style listen address (":9479", "127.0.0.1:0", "[::1]:9479")
+// into civetweb's listening_ports value. Returns false when malformed.
+bool ToCivetListen(const std::string& address, std::string* out);
+
+class WebServer {
+ public:
+  WebServer(App& app, std::string listen_address);
+  ~WebServer();
+
+  void Start();  // throws std::runtime_error when the address cannot be bound
+  void Stop();
+  int port() const { return port_; }
+  std::string address() const;
+
+ private:
+  App& app_;
+  std::string listen_;
+  int port_ = 0;
+  std::unique_ptr<CivetServer> server_;
+  std::vector<std::unique_ptr<CivetHandler>> handlers_;
+};
+
+// HTML-escapes text for element content and attribute values.
+std::string HtmlEscape(std::string_view s);
+
+}  // namespace triage

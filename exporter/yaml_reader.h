@@ -1,0 +1,78 @@
+// Reading configuration YAML with errors that point at the input.
+//
+// Every error is a ConfigError whose message is "FILE:LINE:COLUMN: what was
+// expected" (1-based line and column). MapReader remembers which keys were
+// read, so Finish() can reject unknown keys and list the ones allowed.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/duration.h"
+
+namespace triage {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// "FILE:LINE:COLUMN: message" for a node (or file-level when the mark is unknown).
+std::string FormatConfigError(const std::string& file, const YAML::Mark& mark,
+                              std::string_view message);
+
+class MapReader {
+ public:
+  // `node` must be a map; `what` names it in errors ("probe", "global", ...).
+  MapReader(const YAML::Node& node, std::string file, std::string what);
+
+  const std::string& file() const { return file_; }
+  const YAML::Node& node() const { return node_; }
+  bool Has(std::string_view key) const;
+
+  // Each getter marks the key as known. "Required" variants fail when absent.
+  std::string RequiredString(std::string_view key);
+  std::optional<std::string> OptionalString(std::string_view key);
+  std::string String(std::string_view key, std::string_view def);
+  bool Bool(std::string_view key, bool def);
+  int64_t Int(std::string_view key, int64_t def, int64_t min, int64_t max);
+  std::chrono::milliseconds Duration(std::string_view key, std::chrono::milliseconds def);
+  // A byte size: plain integer or with a unit suffix KiB/MiB/GiB/KB/MB/GB/B.
+  int64_t ByteSize(std::string_view key, int64_t def, int64_t min, int64_t max);
+  std::vector<int64_t> IntList(std::string_view key, int64_t min, int64_t max);
+  std::vector<std::string> StringList(std::string_view key);
+  // A map of string to string, keys in file order.
+  std::vector<std::pair<std::string, std::string>> StringMap(std::string_view key);
+  // A nested map; nullopt when the key is absent.
+  std::optional<MapReader> Map(std::string_view key);
+  // Any node, for callers with their own shape (sequence of maps, ...).
+  YAML::Node Node(std::string_view key);
+
+  // Fails with an error at `at` (or at this map when `at` has no mark).
+  [[noreturn]] void Fail(const YAML::Node& at, std::string_view message) const;
+  [[noreturn]] void FailKey(std::string_view key, std::string_view message) const;
+
+  // Rejects any key that no getter asked for.
+  void Finish() const;
+
+ private:
+  YAML::Node Lookup(std::string_view key);
+  YAML::Node node_;
+  std::string file_;
+  std::string what_;
+  std::set<std::string, std::less<>> seen_;
+};
+
+// Reads a scalar with a clear type error.
+std::string ScalarString(const YAML::Node& n, const std::string& file, std::string_view what);
+
+}  // namespace triage
