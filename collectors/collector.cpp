@@ -1,0 +1,62 @@
+#include "collectors/collector.h"
+
+#include <algorithm>
+#include <array>
+
+namespace triage {
+namespace {
+
+constexpr std::array<std::string_view, 5> kLayerNames = {"liveness", "readiness", "dependency",
+                                                         "traffic", "telemetry"};
+
+}  // namespace
+
+std::string_view LayerName(Layer l) {
+  const auto i = static_cast<size_t>(l);
+  return i < kLayerNames.size() ? kLayerNames[i] : std::string_view("unknown");
+}
+
+bool ParseLayer(std::string_view s, Layer* out) {
+  for (size_t i = 0; i < kLayerNames.size(); ++i) {
+    if (kLayerNames[i] == s) {
+      *out = static_cast<Layer>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string DebugLog::Text() const {
+  std::string text;
+  for (size_t i = 0; i < lines_.size(); ++i) {
+    if (i > 0) text += '\n';
+    text += lines_[i];
+  }
+  if (secrets_.empty()) return text;
+  // Find every occurrence of every secret, merge the ones that overlap, and
+  // replace each merged span with "<secret>". Unlike replacing the secrets one
+  // after another, this leaks nothing when secrets overlap or contain each other.
+  std::vector<std::pair<size_t, size_t>> spans;  // [begin, end)
+  for (const auto& secret : secrets_) {
+    for (size_t pos = text.find(secret); pos != std::string::npos;
+         pos = text.find(secret, pos + 1)) {
+      spans.emplace_back(pos, pos + secret.size());
+    }
+  }
+  std::sort(spans.begin(), spans.end());
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  for (size_t s = 0; s < spans.size();) {
+    size_t begin = spans[s].first;
+    size_t end = spans[s].second;
+    for (++s; s < spans.size() && spans[s].first < end; ++s) end = std::max(end, spans[s].second);
+    out.append(text, i, begin - i);
+    out += "<secret>";
+    i = end;
+  }
+  out.append(text, i, std::string::npos);
+  return out;
+}
+
+}  // namespace triage

@@ -1,0 +1,431 @@
+#include "exporter/config.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <optional>
+
+#include "collectors/registry.h"
+#include "exporter/duration.h"
+#include "exporter/snapshot.h"
+
+namespace triage {
+namespace {
+
+constexpr std::array<std::string_view, 19> kReservedLabels = {
+    "service", "probe", "job", "instance", "code", "error_code", "reason",
+    "result", "phase", "le", "check", "metric", "namespace", "persistentvolumeclaim",
+    "follower", "kind", "layer", "version", "revision"};
+
+std::string Quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+// What a node holds, for "got ..." in messages.
+std::string Describe(const YAML::Node& n) {
+  if (!n.IsDefined()) return "nothing";
+  if (n.IsScalar()) return Quoted(n.Scalar());
+  if (n.IsSequence()) return "a list";
+  if (n.IsMap()) return "a map";
+  return "an empty value";
+}
+
+// Items of the services and probes lists must be maps. An empty item has no
+// useful position of its own, so the error points at the list.
+void RequireMapItem(const YAML::Node& item, const YAML::Node& list, const std::string& file,
+                    const std::string& what) {
+  if (item.IsMap()) return;
+  const YAML::Mark mark = item.IsNull() ? list.Mark() : item.Mark();
+  throw ConfigError(FormatConfigError(
+      file, mark, what + " is " + Describe(item) + "; expected a map with name and other keys"));
+}
+
+// Service and probe names: [a-zA-Z0-9_.-]+.
+bool IsValidName(std::string_view s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+  });
+}
+
+// The first "name" of a service or probe map when it is a valid name, so that
+// errors found before the name is read (repeated keys) can already use it.
+std::optional<std::string> PeekName(const YAML::Node& m) {
+  for (const auto& kv : m) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == "name") {
+      if (kv.second.IsScalar() && IsValidName(kv.second.Scalar())) return kv.second.Scalar();
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
+// Reads and checks the "name" key of a service or probe.
+std::string ReadName(MapReader& r) {
+  std::string name = r.RequiredString("name");
+  if (!IsValidName(name)) {
+    r.FailKey("name", "expected a non-empty name of letters, digits, '_', '.' and '-', got " +
+                          Quoted(name));
+  }
+  return name;
+}
+
+int LineOf(const YAML::Node& n) { return n.Mark().line + 1; }
+
+// A duration key that must be > 0.
+std::chrono::milliseconds PositiveDuration(MapReader& r, std::string_view key,
+                                           std::chrono::milliseconds def) {
+  const auto d = r.Duration(key, def);
+  if (d.count() <= 0) {
+    r.FailKey(key, "expected a duration greater than zero like 15s or 500ms, got " +
+                       Quoted(r.Node(key).Scalar()));
+  }
+  return d;
+}
+
+GlobalConfig ParseGlobal(MapReader& r) {
+  GlobalConfig g;
+  g.interval = PositiveDuration(r, "interval", g.interval);
+  if (r.Has("timeout")) {
+    g.timeout = PositiveDuration(r, "timeout", g.timeout);
+    if (g.timeout > g.interval) {
+      r.FailKey("timeout", "the timeout must not exceed the interval: expected at most " +
+                               FormatDuration(g.interval) + ", got " +
+                               Quoted(r.Node("timeout").Scalar()));
+    }
+  } else {
+    r.Node("timeout");  // allowed key, even when absent
+    g.timeout = std::min(g.timeout, g.interval);
+  }
+  g.max_in_flight = static_cast<int>(r.Int("max_in_flight", g.max_in_flight, 1, 100000));
+  g.runbook_base_url = r.String("runbook_base_url", g.runbook_base_url);
+  std::string why;
+  if (r.Has("runbook_base_url") && !IsValidHttpUrl(g.runbook_base_url, &why)) {
+    r.FailKey("runbook_base_url", why + ", got " + Quoted(g.runbook_base_url));
+  }
+  r.Finish();
+  return g;
+}
+
+std::vector<std::pair<std::string, std::string>> ParseLabels(MapReader& service,
+                                                             const std::string& file,
+                                                             const std::string& service_name) {
+  std::vector<std::pair<std::string, std::string>> labels;
+  const YAML::Node n = service.Node("labels");
+  if (!n.IsDefined()) return labels;
+  if (!n.IsMap()) {
+    service.FailKey("labels",
+                    "expected a map of label names to values like {team: platform}, got " +
+                        Describe(n));
+  }
+  const std::string what = "labels of service " + Quoted(service_name);
+  MapReader lr(n, file, what);  // rejects repeated label names
+  for (const auto& kv : n) {
+    const std::string& name = kv.first.Scalar();
+    if (name.rfind("__", 0) == 0) {
+      lr.Fail(kv.first, "reserved label name " + Quoted(name) + " in " + what +
+                             "; names starting with \"__\" are reserved for Prometheus, "
+                             "expected another name");
+    }
+    if (IsReservedLabelName(name)) {
+      lr.Fail(kv.first, "reserved label name " + Quoted(name) + " in " + what +
+                             "; the exporter sets this label itself, expected another name");
+    }
+    if (!IsValidLabelName(name)) {
+      lr.Fail(kv.first, "invalid label name " + Quoted(name) + " in " + what +
+                             "; expected letters, digits and '_', not starting with a digit");
+    }
+    if (!kv.second.IsScalar()) {
+      lr.Fail(kv.second, "invalid value for label " + Quoted(name) + " in " + what +
+                              "; expected a string, got " + Describe(kv.second));
+    }
+    labels.emplace_back(name, kv.second.Scalar());
+  }
+  return labels;
+}
+
+std::string KnownKinds() {
+  std::vector<std::string_view> names;
+  for (const auto& k : CollectorKinds()) names.push_back(k.name);
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (auto n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+std::shared_ptr<const ProbeSpec> ParseProbe(const YAML::Node& node, size_t index,
+                                            const std::string& file, const GlobalConfig& global,
+                                            const ServiceConfig& service,
+                                            std::map<std::string, int>& probe_lines) {
+  const std::string service_what = "service " + Quoted(service.name);
+  std::string name;
+  {
+    // A first pass reads and checks the name; the probe is named by its
+    // position in errors about the name itself.
+    const auto peek = PeekName(node);
+    MapReader pre(node, file,
+                  (peek ? "probe " + Quoted(*peek) : "probe #" + std::to_string(index)) +
+                      " of " + service_what);
+    name = ReadName(pre);
+    const YAML::Node name_node = pre.Node("name");
+    auto [pos, inserted] = probe_lines.emplace(name, LineOf(name_node));
+    if (!inserted) {
+      pre.Fail(name_node, "duplicate probe name " + Quoted(name) + " in " + service_what +
+                              " (first defined at line " + std::to_string(pos->second) +
+                              "); expected each probe name once per service");
+    }
+  }
+  MapReader r(node, file, "probe " + Quoted(name) + " of " + service_what);
+  r.RequiredString("name");
+
+  ProbeCommon c;
+  c.service = service.name;
+  c.name = name;
+  c.kind = r.RequiredString("kind");
+  const CollectorKind* kind = FindCollectorKind(c.kind);
+  if (kind == nullptr) {
+    r.Fail(r.Node("kind"), "unknown kind " + Quoted(c.kind) + " in probe " + Quoted(name) +
+                               " of " + service_what + "; expected one of the known kinds: " +
+                               KnownKinds());
+  }
+  const std::string layer = r.RequiredString("layer");
+  if (!ParseLayer(layer, &c.layer)) {
+    r.FailKey("layer",
+              "expected one of liveness, readiness, dependency, traffic, telemetry, got " +
+                  Quoted(layer));
+  }
+  c.interval = PositiveDuration(r, "interval", global.interval);
+  if (r.Has("timeout")) {
+    c.timeout = PositiveDuration(r, "timeout", global.timeout);
+    if (c.timeout > c.interval) {
+      r.FailKey("timeout", "a probe's timeout must not exceed its interval: expected at most " +
+                               FormatDuration(c.interval) + ", got " +
+                               Quoted(r.Node("timeout").Scalar()));
+    }
+  } else {
+    r.Node("timeout");  // allowed key, even when absent
+    c.timeout = std::min(global.timeout, c.interval);
+  }
+  c.static_labels = service.labels;
+  std::vector<std::pair<std::string, std::string>> pairs = {{"service", service.name},
+                                                            {"probe", name}};
+  pairs.insert(pairs.end(), service.labels.begin(), service.labels.end());
+  c.label_prefix = RenderLabelPairs(pairs);
+
+  auto spec = kind->parse(r, std::move(c), global);
+  r.Finish();
+  return spec;
+}
+
+Config Parse(const YAML::Node& root, const std::string& file) {
+  Config cfg;
+  cfg.file = file;
+  MapReader top(root, file, "the top level");
+  const YAML::Node global = top.Node("global");
+  if (global.IsDefined()) {
+    if (!global.IsMap()) {
+      top.FailKey("global", "expected a map of settings like {interval: 15s}, got " +
+                                Describe(global));
+    }
+    MapReader g(global, file, "global");
+    cfg.global = ParseGlobal(g);
+  }
+  const YAML::Node services = top.Node("services");
+  top.Finish();
+  const std::string expected = "expected a non-empty list of services, each with a name and probes";
+  if (!services.IsDefined()) {
+    top.Fail(root, "missing required key \"services\" in the top level; " + expected);
+  }
+  if (!services.IsSequence() || services.size() == 0) {
+    top.FailKey("services", expected + ", got " +
+                                (services.IsSequence() ? "an empty list" : Describe(services)));
+  }
+
+  std::map<std::string, int> service_lines;
+  size_t index = 0;
+  for (const auto& node : services) {
+    ++index;
+    ServiceConfig svc;
+    RequireMapItem(node, services, file, "service #" + std::to_string(index));
+    {
+      const auto peek = PeekName(node);
+      MapReader pre(node, file,
+                    peek ? "service " + Quoted(*peek) : "service #" + std::to_string(index));
+      svc.name = ReadName(pre);
+      const YAML::Node name_node = pre.Node("name");
+      auto [pos, inserted] = service_lines.emplace(svc.name, LineOf(name_node));
+      if (!inserted) {
+        pre.Fail(name_node, "duplicate service name " + Quoted(svc.name) +
+                                " (first defined at line " + std::to_string(pos->second) +
+                                "); expected each service name once");
+      }
+    }
+    MapReader r(node, file, "service " + Quoted(svc.name));
+    r.RequiredString("name");
+    svc.labels = ParseLabels(r, file, svc.name);
+    const YAML::Node probes = r.Node("probes");
+    r.Finish();
+    const std::string probes_expected = "expected a non-empty list of probes";
+    if (!probes.IsDefined()) {
+      r.Fail(node, "missing required key \"probes\" in service " + Quoted(svc.name) + "; " +
+                       probes_expected);
+    }
+    if (!probes.IsSequence() || probes.size() == 0) {
+      r.FailKey("probes", probes_expected + ", got " +
+                              (probes.IsSequence() ? "an empty list" : Describe(probes)));
+    }
+
+    std::map<std::string, int> probe_lines;
+    size_t probe_index = 0;
+    for (const auto& p : probes) {
+      ++probe_index;
+      RequireMapItem(p, probes, file,
+                     "probe #" + std::to_string(probe_index) + " of service " + Quoted(svc.name));
+      cfg.probes.push_back(ParseProbe(p, probe_index, file, cfg.global, svc, probe_lines));
+    }
+    cfg.services.push_back(std::move(svc));
+  }
+  return cfg;
+}
+
+}  // namespace
+
+bool IsReservedLabelName(std::string_view name) {
+  if (name.substr(0, 2) == "__") return true;
+  return std::find(kReservedLabels.begin(), kReservedLabels.end(), name) != kReservedLabels.end();
+}
+
+bool IsValidLabelName(std::string_view name) {
+  if (name.empty() || name.substr(0, 2) == "__") return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    if (!letter && !(digit && i > 0)) return false;
+  }
+  return true;
+}
+
+bool IsValidHttpUrl(std::string_view url, std::string* why) {
+  auto fail = [why](std::string reason) {
+    if (why) *why = std::move(reason);
+    return false;
+  };
+  const std::string like = ", expected a URL like http://host:port/path or https://host/path";
+  if (url.empty()) return fail("the URL is empty" + like);
+  const size_t sep = url.find("://");
+  if (sep == std::string_view::npos) {
+    return fail("the scheme is missing" + like);
+  }
+  // libcurl reads "http:///x" as host "x"; that is almost surely a typo.
+  if (url.substr(sep + 3, 1) == "/") return fail("the host is missing" + like);
+  CURLU* h = curl_url();
+  if (h == nullptr) return fail("out of memory");
+  const std::string text(url);
+  const CURLUcode rc = curl_url_set(h, CURLUPART_URL, text.c_str(), 0);
+  if (rc != CURLUE_OK) {
+    curl_url_cleanup(h);
+    return fail(std::string("libcurl cannot parse it (") + curl_url_strerror(rc) + ")" + like);
+  }
+  std::string scheme, host;
+  char* part = nullptr;
+  if (curl_url_get(h, CURLUPART_SCHEME, &part, 0) == CURLUE_OK && part) {
+    scheme = part;
+    curl_free(part);
+    part = nullptr;
+  }
+  if (curl_url_get(h, CURLUPART_HOST, &part, 0) == CURLUE_OK && part) {
+    host = part;
+    curl_free(part);
+    part = nullptr;
+  }
+  // user:password@ would put a secret into the configuration (and into any
+  // message that quotes the URL); secrets come from files.
+  const bool has_userinfo = curl_url_get(h, CURLUPART_USER, &part, 0) == CURLUE_OK;
+  curl_free(part);
+  curl_url_cleanup(h);
+  if (has_userinfo) {
+    return fail("credentials in the URL are not allowed; use basic_auth with a password_file");
+  }
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (scheme != "http" && scheme != "https") {
+    return fail("the scheme is " + Quoted(scheme) + ", expected http or https");
+  }
+  if (host.empty()) return fail("the host is missing" + like);
+  return true;
+}
+
+Config LoadConfigString(const std::string& text, const std::string& file) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(FormatConfigError(
+        file, e.mark,
+        "invalid YAML: " + e.msg +
+            "; expected well-formed YAML (check the indentation, colons and quotes near here)"));
+  }
+  YAML::Node root;
+  if (!docs.empty()) root = docs.front();
+  for (size_t i = 1; i < docs.size(); ++i) {
+    if (docs[i].IsDefined() && !docs[i].IsNull()) {
+      throw ConfigError(FormatConfigError(
+          file, docs[i].Mark(),
+          "a second YAML document starts here; expected a single document per file"));
+    }
+  }
+  if (!root.IsDefined() || root.IsNull()) {
+    throw ConfigError(FormatConfigError(
+        file, YAML::Mark(),
+        "the configuration is empty; expected a map with a \"services\" list (and optionally "
+        "\"global\")"));
+  }
+  try {
+    return Parse(root, file);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp errors from a kind's own parsing, e.g. a failed conversion.
+    throw ConfigError(FormatConfigError(file, e.mark, e.msg));
+  }
+}
+
+Config LoadConfigFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    throw ConfigError(path + ": cannot read: " + std::strerror(err));
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw ConfigError(path + ": cannot read: " + std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return LoadConfigString(text, path);
+}
+
+}  // namespace triage
