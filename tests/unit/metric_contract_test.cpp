@@ -63,7 +63,9 @@ TEST(MetricContract, ReadmeListsEveryEmittedFamilyWithItsType) {
   for (const auto& [name, type] : emitted) {
     auto it = readme.find(name);
     ASSERT_NE(it, readme.end()) << name << " is emitted but missing from README.md";
-    if (!it->second.empty()) EXPECT_EQ(it->second, type) << "type of " << name;
+    if (!it->second.empty()) {
+      EXPECT_EQ(it->second, type) << "type of " << name;
+    }
   }
   for (const auto& [name, type] : readme) {
     EXPECT_TRUE(emitted.count(name)) << name << " is in README.md but not emitted";
