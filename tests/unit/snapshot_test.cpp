@@ -1,0 +1,92 @@
+// Rendering of probe samples: value formatting, label escaping, and one
+// HELP/TYPE header per family however many probes contribute to it.
+#include "exporter/snapshot.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "exporter/probe_table.h"
+#include "tests/unit/test_util.h"
+
+namespace triage {
+namespace {
+
+std::string Value(double v) {
+  std::string s;
+  AppendSampleValue(s, v);
+  return s;
+}
+
+TEST(SnapshotTest, SampleValuesUseExpositionSpelling) {
+  EXPECT_EQ(Value(0), "0");
+  EXPECT_EQ(Value(401), "401");
+  EXPECT_EQ(Value(-3), "-3");
+  EXPECT_EQ(Value(1.5), "1.5");
+  EXPECT_EQ(Value(0.1), "0.1");
+  EXPECT_EQ(Value(1e20), "1e+20");
+  EXPECT_EQ(Value(std::numeric_limits<double>::infinity()), "+Inf");
+  EXPECT_EQ(Value(-std::numeric_limits<double>::infinity()), "-Inf");
+  EXPECT_EQ(Value(std::nan("")), "NaN");
+}
+
+TEST(SnapshotTest, LabelValuesAreEscaped) {
+  EXPECT_EQ(RenderLabelPairs({{"service", "a\"b\\c\nd"}, {"probe", "p"}}),
+            "service=\"a\\\"b\\\\c\\nd\",probe=\"p\"");
+}
+
+TEST(SnapshotTest, WriterSlicesByFamily) {
+  SampleWriter w("service=\"s\",probe=\"p\"");
+  w.Add(FamilyId::kHttpResponsesTotal, "code", "401", 3);
+  w.Add(FamilyId::kProbeSuccess, 1);
+  w.Add(FamilyId::kHttpErrorResponsesTotal, "code", "429", "error_code", "rate_limited", 2);
+  const Snapshot s = w.Finish();
+  EXPECT_EQ(s.Fragment(FamilyId::kProbeSuccess), "triage_probe_success{service=\"s\",probe=\"p\"} 1\n");
+  EXPECT_EQ(s.Fragment(FamilyId::kHttpResponsesTotal),
+            "triage_http_responses_total{service=\"s\",probe=\"p\",code=\"401\"} 3\n");
+  EXPECT_EQ(s.Fragment(FamilyId::kHttpErrorResponsesTotal),
+            "triage_http_error_responses_total{service=\"s\",probe=\"p\",code=\"429\","
+            "error_code=\"rate_limited\"} 2\n");
+  EXPECT_TRUE(s.Fragment(FamilyId::kClockSkewSeconds).empty());
+}
+
+TEST(SnapshotTest, HistogramHasCumulativeBucketsSumAndCount) {
+  SampleWriter w("probe=\"p\"");
+  const double bounds[] = {0.1, 1};
+  const uint64_t cumulative[] = {1, 3};
+  w.AddHistogram(FamilyId::kProbeDurationSeconds, bounds, cumulative, 2, 4, 2.5);
+  const Snapshot s = w.Finish();
+  EXPECT_EQ(s.Fragment(FamilyId::kProbeDurationSeconds),
+            "triage_probe_duration_seconds_bucket{probe=\"p\",le=\"0.1\"} 1\n"
+            "triage_probe_duration_seconds_bucket{probe=\"p\",le=\"1\"} 3\n"
+            "triage_probe_duration_seconds_bucket{probe=\"p\",le=\"+Inf\"} 4\n"
+            "triage_probe_duration_seconds_sum{probe=\"p\"} 2.5\n"
+            "triage_probe_duration_seconds_count{probe=\"p\"} 4\n");
+}
+
+TEST(SnapshotTest, FamiliesAreGroupedWithOneHeaderEach) {
+  std::vector<ProbeEntry> entries;
+  for (const char* p : {"a", "b"}) {
+    SampleWriter w(std::string("probe=\"") + p + "\"");
+    w.Add(FamilyId::kProbeSuccess, 1);
+    w.Add(FamilyId::kHttpResponsesTotal, "code", "200", 1);
+    entries.push_back({nullptr, std::make_shared<Snapshot>(w.Finish())});
+  }
+  entries.push_back({nullptr, nullptr});  // a probe that has not run yet
+  std::string out;
+  RenderProbeFamilies(entries, out);
+  EXPECT_EQ(out,
+            "# HELP triage_probe_success " + std::string(Family(FamilyId::kProbeSuccess).help) +
+                "\n# TYPE triage_probe_success gauge\n"
+                "triage_probe_success{probe=\"a\"} 1\n"
+                "triage_probe_success{probe=\"b\"} 1\n"
+                "# HELP triage_http_responses_total " +
+                std::string(Family(FamilyId::kHttpResponsesTotal).help) +
+                "\n# TYPE triage_http_responses_total counter\n"
+                "triage_http_responses_total{probe=\"a\",code=\"200\"} 1\n"
+                "triage_http_responses_total{probe=\"b\",code=\"200\"} 1\n");
+}
+
+}  // namespace
+}  // namespace triage
