@@ -1,6 +1,7 @@
 #include "exporter/web.h"
 
 #include <CivetServer.h>
+#include <zlib.h>
 
 #include <condition_variable>
 #include <cstring>
@@ -49,6 +50,36 @@ std::string UrlEncode(std::string_view s) {
     }
   }
   return out;
+}
+
+bool AcceptsGzip(mg_connection* conn) {
+  const char* ae = mg_get_header(conn, "Accept-Encoding");
+  return ae && std::strstr(ae, "gzip") != nullptr;
+}
+
+// gzip at level 1: a scrape of 100k series shrinks about tenfold, and the
+// fastest level keeps the scrape cheap for the exporter.
+bool Gzip(std::string_view in, std::string* out) {
+  z_stream zs{};
+  if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+  out->resize(deflateBound(&zs, in.size()) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out->data());
+  zs.avail_out = static_cast<uInt>(out->size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out->resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END;
+}
+
+void SendMetrics(mg_connection* conn, const std::string& text) {
+  std::string compressed;
+  if (AcceptsGzip(conn) && Gzip(text, &compressed)) {
+    Send(conn, 200, kMetricsContentType, compressed, "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
+  } else {
+    Send(conn, 200, kMetricsContentType, text, "Vary: Accept-Encoding\r\n");
+  }
 }
 
 // A GET-only handler calling `fn`.
@@ -242,7 +273,7 @@ void WebServer::Start() {
     server_->addHandler(uri, handlers_.back().get());
   };
   add("/metrics$", [&app](mg_connection* c) {
-    Send(c, 200, kMetricsContentType, app.RenderMetrics());
+    SendMetrics(c, app.RenderMetrics());
   });
   add("/-/healthy$", [](mg_connection* c) {
     Send(c, 200, "text/plain; charset=utf-8", "triage_exporter is healthy.\n");
