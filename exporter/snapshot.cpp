@@ -41,7 +41,7 @@ std::string RenderLabelPairs(const std::vector<std::pair<std::string, std::strin
   return out;
 }
 
-SampleWriter::SampleWriter(std::string_view label_prefix) : prefix_(label_prefix) {}
+SampleWriter::SampleWriter(std::string label_prefix) : prefix_(std::move(label_prefix)) {}
 
 std::string& SampleWriter::Begin(FamilyId f, std::string_view suffix) {
   std::string& b = buf_[static_cast<size_t>(f)];

@@ -41,7 +41,7 @@ struct Snapshot {
 // (service="...",probe="...",<static labels>), never empty.
 class SampleWriter {
  public:
-  explicit SampleWriter(std::string_view label_prefix);
+  explicit SampleWriter(std::string label_prefix);
 
   void Add(FamilyId f, double value);
   void Add(FamilyId f, std::string_view label, std::string_view label_value, double value);
@@ -55,7 +55,7 @@ class SampleWriter {
 
  private:
   std::string& Begin(FamilyId f, std::string_view suffix);
-  std::string_view prefix_;
+  std::string prefix_;
   std::array<std::string, kFamilyCount> buf_;
 };
 
