@@ -72,13 +72,19 @@ double SecondsSinceEpoch(std::chrono::system_clock::time_point t) {
 std::string ExtractErrorCode(const HttpProbeConfig& c, const std::string& body) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return std::string(kErrorCodeUnparsable);
-  const nlohmann::json::json_pointer ptr(c.error_code_pointer);  // validated at load
-  if (!j.contains(ptr)) return std::string(kErrorCodeNone);
-  const nlohmann::json& v = j.at(ptr);
   std::string raw;
-  if (v.is_string()) raw = v.get<std::string>();
-  else if (v.is_number_integer()) raw = std::to_string(v.get<int64_t>());
-  else return std::string(kErrorCodeNone);
+  try {
+    const nlohmann::json::json_pointer ptr(c.error_code_pointer);  // validated at load
+    // contains() throws, rather than answering false, for an array index
+    // too large for size_t: a hostile body must not end the event loop.
+    if (!j.contains(ptr)) return std::string(kErrorCodeNone);
+    const nlohmann::json& v = j.at(ptr);
+    if (v.is_string()) raw = v.get<std::string>();
+    else if (v.is_number_integer()) raw = std::to_string(v.get<int64_t>());
+    else return std::string(kErrorCodeNone);
+  } catch (const nlohmann::json::exception&) {
+    return std::string(kErrorCodeNone);
+  }
   std::string s = SanitizeErrorCode(raw);
   return s.empty() ? std::string(kErrorCodeNone) : s;
 }
@@ -178,6 +184,19 @@ std::shared_ptr<const ProbeSpec> ParseHttpProbe(MapReader& r, ProbeCommon common
   return std::make_shared<HttpProbeSpec>(std::move(common), std::move(c));
 }
 
+namespace {
+
+// A secret goes into a header: a line break in it would add headers of the
+// file's choosing, so any control character makes the file unusable.
+bool UsableInHeader(std::string_view secret) {
+  return std::none_of(secret.begin(), secret.end(), [](char ch) {
+    const auto u = static_cast<unsigned char>(ch);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+}  // namespace
+
 bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeout,
                       HttpRequest& req, DebugLog* debug) {
   req.url = c.url;
@@ -196,6 +215,10 @@ bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeou
       if (debug) debug->Line("credentials_file " + c.bearer->path() + " is not readable");
       return false;
     }
+    if (!UsableInHeader(*token)) {
+      if (debug) debug->Line("credentials_file " + c.bearer->path() + " holds control characters");
+      return false;
+    }
     if (debug) debug->AddSecret(*token);
     req.authorization = c.auth_type + " " + *token;
   }
@@ -203,6 +226,10 @@ bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeou
     auto password = c.basic_password->Value();
     if (!password) {
       if (debug) debug->Line("password_file " + c.basic_password->path() + " is not readable");
+      return false;
+    }
+    if (!UsableInHeader(*password)) {
+      if (debug) debug->Line("password_file " + c.basic_password->path() + " holds control characters");
       return false;
     }
     if (debug) debug->AddSecret(*password);
@@ -243,6 +270,11 @@ void HttpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
           s.retry_after = *ra;
         }
       }
+      // Both gauges describe the last response; without a Date header (or
+      // a certificate) the series goes away rather than going stale. A
+      // reused connection presents no certificate, so keep-alive probes keep
+      // the one they saw.
+      s.clock_skew.reset();
       if (res.date) {
         if (auto remote = ParseHttpDate(*res.date)) {
           const double mid = SecondsSinceEpoch(res.wall_start) +
@@ -250,7 +282,7 @@ void HttpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
           s.clock_skew = *remote - mid;
         }
       }
-      if (res.cert_expiry > 0) s.cert_expiry = res.cert_expiry;
+      if (res.cert_expiry > 0 || !config_.keep_alive) s.cert_expiry = res.cert_expiry;
 
       if (code >= 400 && !config_.error_code_pointer.empty() &&
           res.failure == FailureReason::kNone) {

@@ -134,6 +134,9 @@ void Scheduler::Stop() {
     curl_easy_cleanup(owned->easy);
   }
   pending_.clear();
+  // The dropped runs will never call back: free their slots so a later
+  // Start() schedules them again.
+  for (auto& s : slots_) s->running = false;
   in_flight_ = 0;
   self_->probes_in_flight->Set(0);
 }
