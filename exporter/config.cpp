@@ -1,13 +1,9 @@
 #include "exporter/config.h"
 
 #include <curl/curl.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <cstring>
 #include <map>
 #include <optional>
 
@@ -23,34 +19,8 @@ constexpr std::array<std::string_view, 19> kReservedLabels = {
     "result", "phase", "le", "check", "metric", "namespace", "persistentvolumeclaim",
     "follower", "kind", "layer", "version", "revision"};
 
-std::string Quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
-// What a node holds, for "got ..." in messages.
-std::string Describe(const YAML::Node& n) {
-  if (!n.IsDefined()) return "nothing";
-  if (n.IsScalar()) return Quoted(n.Scalar());
-  if (n.IsSequence()) return "a list";
-  if (n.IsMap()) return "a map";
-  return "an empty value";
-}
-
-// Items of the services and probes lists must be maps. An empty item has no
-// useful position of its own, so the error points at the list.
-void RequireMapItem(const YAML::Node& item, const YAML::Node& list, const std::string& file,
-                    const std::string& what) {
-  if (item.IsMap()) return;
-  const YAML::Mark mark = item.IsNull() ? list.Mark() : item.Mark();
-  throw ConfigError(FormatConfigError(
-      file, mark, what + " is " + Describe(item) + "; expected a map with name and other keys"));
-}
+// What an item of the services or probes list must be.
+constexpr std::string_view kNamedItemExpected = "expected a map with name and other keys";
 
 // Service and probe names: [a-zA-Z0-9_.-]+.
 bool IsValidName(std::string_view s) {
@@ -78,33 +48,22 @@ std::string ReadName(MapReader& r) {
   std::string name = r.RequiredString("name");
   if (!IsValidName(name)) {
     r.FailKey("name", "expected a non-empty name of letters, digits, '_', '.' and '-', got " +
-                          Quoted(name));
+                          QuoteForMessage(name));
   }
   return name;
 }
 
 int LineOf(const YAML::Node& n) { return n.Mark().line + 1; }
 
-// A duration key that must be > 0.
-std::chrono::milliseconds PositiveDuration(MapReader& r, std::string_view key,
-                                           std::chrono::milliseconds def) {
-  const auto d = r.Duration(key, def);
-  if (d.count() <= 0) {
-    r.FailKey(key, "expected a duration greater than zero like 15s or 500ms, got " +
-                       Quoted(r.Node(key).Scalar()));
-  }
-  return d;
-}
-
 GlobalConfig ParseGlobal(MapReader& r) {
   GlobalConfig g;
-  g.interval = PositiveDuration(r, "interval", g.interval);
+  g.interval = r.PositiveDuration("interval", g.interval);
   if (r.Has("timeout")) {
-    g.timeout = PositiveDuration(r, "timeout", g.timeout);
+    g.timeout = r.PositiveDuration("timeout", g.timeout);
     if (g.timeout > g.interval) {
       r.FailKey("timeout", "the timeout must not exceed the interval: expected at most " +
                                FormatDuration(g.interval) + ", got " +
-                               Quoted(r.Node("timeout").Scalar()));
+                               QuoteForMessage(r.Node("timeout").Scalar()));
     }
   } else {
     r.Node("timeout");  // allowed key, even when absent
@@ -114,7 +73,7 @@ GlobalConfig ParseGlobal(MapReader& r) {
   g.runbook_base_url = r.String("runbook_base_url", g.runbook_base_url);
   std::string why;
   if (r.Has("runbook_base_url") && !IsValidHttpUrl(g.runbook_base_url, &why)) {
-    r.FailKey("runbook_base_url", why + ", got " + Quoted(g.runbook_base_url));
+    r.FailKey("runbook_base_url", why + ", got " + QuoteForMessage(g.runbook_base_url));
   }
   r.Finish();
   return g;
@@ -129,28 +88,28 @@ std::vector<std::pair<std::string, std::string>> ParseLabels(MapReader& service,
   if (!n.IsMap()) {
     service.FailKey("labels",
                     "expected a map of label names to values like {team: platform}, got " +
-                        Describe(n));
+                        DescribeNode(n));
   }
-  const std::string what = "labels of service " + Quoted(service_name);
+  const std::string what = "labels of service " + QuoteForMessage(service_name);
   MapReader lr(n, file, what);  // rejects repeated label names
   for (const auto& kv : n) {
     const std::string& name = kv.first.Scalar();
     if (name.rfind("__", 0) == 0) {
-      lr.Fail(kv.first, "reserved label name " + Quoted(name) + " in " + what +
+      lr.Fail(kv.first, "reserved label name " + QuoteForMessage(name) + " in " + what +
                              "; names starting with \"__\" are reserved for Prometheus, "
                              "expected another name");
     }
     if (IsReservedLabelName(name)) {
-      lr.Fail(kv.first, "reserved label name " + Quoted(name) + " in " + what +
+      lr.Fail(kv.first, "reserved label name " + QuoteForMessage(name) + " in " + what +
                              "; the exporter sets this label itself, expected another name");
     }
     if (!IsValidLabelName(name)) {
-      lr.Fail(kv.first, "invalid label name " + Quoted(name) + " in " + what +
+      lr.Fail(kv.first, "invalid label name " + QuoteForMessage(name) + " in " + what +
                              "; expected letters, digits and '_', not starting with a digit");
     }
     if (!kv.second.IsScalar()) {
-      lr.Fail(kv.second, "invalid value for label " + Quoted(name) + " in " + what +
-                              "; expected a string, got " + Describe(kv.second));
+      lr.Fail(kv.second, "invalid value for label " + QuoteForMessage(name) + " in " + what +
+                              "; expected a string, got " + DescribeNode(kv.second));
     }
     labels.emplace_back(name, kv.second.Scalar());
   }
@@ -173,25 +132,25 @@ std::shared_ptr<const ProbeSpec> ParseProbe(const YAML::Node& node, size_t index
                                             const std::string& file, const GlobalConfig& global,
                                             const ServiceConfig& service,
                                             std::map<std::string, int>& probe_lines) {
-  const std::string service_what = "service " + Quoted(service.name);
+  const std::string service_what = "service " + QuoteForMessage(service.name);
   std::string name;
   {
     // A first pass reads and checks the name; the probe is named by its
     // position in errors about the name itself.
     const auto peek = PeekName(node);
     MapReader pre(node, file,
-                  (peek ? "probe " + Quoted(*peek) : "probe #" + std::to_string(index)) +
+                  (peek ? "probe " + QuoteForMessage(*peek) : "probe #" + std::to_string(index)) +
                       " of " + service_what);
     name = ReadName(pre);
     const YAML::Node name_node = pre.Node("name");
     auto [pos, inserted] = probe_lines.emplace(name, LineOf(name_node));
     if (!inserted) {
-      pre.Fail(name_node, "duplicate probe name " + Quoted(name) + " in " + service_what +
+      pre.Fail(name_node, "duplicate probe name " + QuoteForMessage(name) + " in " + service_what +
                               " (first defined at line " + std::to_string(pos->second) +
                               "); expected each probe name once per service");
     }
   }
-  MapReader r(node, file, "probe " + Quoted(name) + " of " + service_what);
+  MapReader r(node, file, "probe " + QuoteForMessage(name) + " of " + service_what);
   r.RequiredString("name");
 
   ProbeCommon c;
@@ -200,23 +159,23 @@ std::shared_ptr<const ProbeSpec> ParseProbe(const YAML::Node& node, size_t index
   c.kind = r.RequiredString("kind");
   const CollectorKind* kind = FindCollectorKind(c.kind);
   if (kind == nullptr) {
-    r.Fail(r.Node("kind"), "unknown kind " + Quoted(c.kind) + " in probe " + Quoted(name) +
-                               " of " + service_what + "; expected one of the known kinds: " +
-                               KnownKinds());
+    r.Fail(r.Node("kind"), "unknown kind " + QuoteForMessage(c.kind) + " in probe " +
+                               QuoteForMessage(name) + " of " + service_what +
+                               "; expected one of the known kinds: " + KnownKinds());
   }
   const std::string layer = r.RequiredString("layer");
   if (!ParseLayer(layer, &c.layer)) {
     r.FailKey("layer",
               "expected one of liveness, readiness, dependency, traffic, telemetry, got " +
-                  Quoted(layer));
+                  QuoteForMessage(layer));
   }
-  c.interval = PositiveDuration(r, "interval", global.interval);
+  c.interval = r.PositiveDuration("interval", global.interval);
   if (r.Has("timeout")) {
-    c.timeout = PositiveDuration(r, "timeout", global.timeout);
+    c.timeout = r.PositiveDuration("timeout", global.timeout);
     if (c.timeout > c.interval) {
       r.FailKey("timeout", "a probe's timeout must not exceed its interval: expected at most " +
                                FormatDuration(c.interval) + ", got " +
-                               Quoted(r.Node("timeout").Scalar()));
+                               QuoteForMessage(r.Node("timeout").Scalar()));
     }
   } else {
     r.Node("timeout");  // allowed key, even when absent
@@ -241,62 +200,51 @@ Config Parse(const YAML::Node& root, const std::string& file) {
   if (global.IsDefined()) {
     if (!global.IsMap()) {
       top.FailKey("global", "expected a map of settings like {interval: 15s}, got " +
-                                Describe(global));
+                                DescribeNode(global));
     }
     MapReader g(global, file, "global");
     cfg.global = ParseGlobal(g);
   }
-  const YAML::Node services = top.Node("services");
+  top.Node("services");  // allowed; checked once the unknown keys are ruled out
   top.Finish();
-  const std::string expected = "expected a non-empty list of services, each with a name and probes";
-  if (!services.IsDefined()) {
-    top.Fail(root, "missing required key \"services\" in the top level; " + expected);
-  }
-  if (!services.IsSequence() || services.size() == 0) {
-    top.FailKey("services", expected + ", got " +
-                                (services.IsSequence() ? "an empty list" : Describe(services)));
-  }
+  const YAML::Node services = top.NonEmptyList(
+      "services", "expected a non-empty list of services, each with a name and probes");
 
   std::map<std::string, int> service_lines;
   size_t index = 0;
   for (const auto& node : services) {
     ++index;
     ServiceConfig svc;
-    RequireMapItem(node, services, file, "service #" + std::to_string(index));
+    RequireMapItem(node, services, file, "service #" + std::to_string(index), kNamedItemExpected);
     {
       const auto peek = PeekName(node);
-      MapReader pre(node, file,
-                    peek ? "service " + Quoted(*peek) : "service #" + std::to_string(index));
+      MapReader pre(
+          node, file,
+          peek ? "service " + QuoteForMessage(*peek) : "service #" + std::to_string(index));
       svc.name = ReadName(pre);
       const YAML::Node name_node = pre.Node("name");
       auto [pos, inserted] = service_lines.emplace(svc.name, LineOf(name_node));
       if (!inserted) {
-        pre.Fail(name_node, "duplicate service name " + Quoted(svc.name) +
+        pre.Fail(name_node, "duplicate service name " + QuoteForMessage(svc.name) +
                                 " (first defined at line " + std::to_string(pos->second) +
                                 "); expected each service name once");
       }
     }
-    MapReader r(node, file, "service " + Quoted(svc.name));
+    MapReader r(node, file, "service " + QuoteForMessage(svc.name));
     r.RequiredString("name");
     svc.labels = ParseLabels(r, file, svc.name);
-    const YAML::Node probes = r.Node("probes");
+    r.Node("probes");  // allowed; checked once the unknown keys are ruled out
     r.Finish();
-    const std::string probes_expected = "expected a non-empty list of probes";
-    if (!probes.IsDefined()) {
-      r.Fail(node, "missing required key \"probes\" in service " + Quoted(svc.name) + "; " +
-                       probes_expected);
-    }
-    if (!probes.IsSequence() || probes.size() == 0) {
-      r.FailKey("probes", probes_expected + ", got " +
-                              (probes.IsSequence() ? "an empty list" : Describe(probes)));
-    }
+    const YAML::Node probes = r.NonEmptyList("probes", "expected a non-empty list of probes");
 
     std::map<std::string, int> probe_lines;
     size_t probe_index = 0;
     for (const auto& p : probes) {
       ++probe_index;
-      RequireMapItem(p, probes, file,
-                     "probe #" + std::to_string(probe_index) + " of service " + Quoted(svc.name));
+      RequireMapItem(
+          p, probes, file,
+          "probe #" + std::to_string(probe_index) + " of service " + QuoteForMessage(svc.name),
+          kNamedItemExpected);
       cfg.probes.push_back(ParseProbe(p, probe_index, file, cfg.global, svc, probe_lines));
     }
     cfg.services.push_back(std::move(svc));
@@ -366,31 +314,14 @@ bool IsValidHttpUrl(std::string_view url, std::string* why) {
   std::transform(scheme.begin(), scheme.end(), scheme.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (scheme != "http" && scheme != "https") {
-    return fail("the scheme is " + Quoted(scheme) + ", expected http or https");
+    return fail("the scheme is " + QuoteForMessage(scheme) + ", expected http or https");
   }
   if (host.empty()) return fail("the host is missing" + like);
   return true;
 }
 
 Config LoadConfigString(const std::string& text, const std::string& file) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(FormatConfigError(
-        file, e.mark,
-        "invalid YAML: " + e.msg +
-            "; expected well-formed YAML (check the indentation, colons and quotes near here)"));
-  }
-  YAML::Node root;
-  if (!docs.empty()) root = docs.front();
-  for (size_t i = 1; i < docs.size(); ++i) {
-    if (docs[i].IsDefined() && !docs[i].IsNull()) {
-      throw ConfigError(FormatConfigError(
-          file, docs[i].Mark(),
-          "a second YAML document starts here; expected a single document per file"));
-    }
-  }
+  const YAML::Node root = ParseSingleYamlDocument(text, file);
   if (!root.IsDefined() || root.IsNull()) {
     throw ConfigError(FormatConfigError(
         file, YAML::Mark(),
@@ -406,26 +337,7 @@ Config LoadConfigString(const std::string& text, const std::string& file) {
 }
 
 Config LoadConfigFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    throw ConfigError(path + ": cannot read: " + std::strerror(err));
-  }
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      throw ConfigError(path + ": cannot read: " + std::strerror(err));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return LoadConfigString(text, path);
+  return LoadConfigString(ReadConfigText(path), path);
 }
 
 }  // namespace triage

@@ -129,6 +129,11 @@ void Scheduler::Stop() {
   stop_ = true;
   Wake();
   thread_.join();
+  {
+    // Commands that will never run: dropping them releases their waiters.
+    std::lock_guard<std::mutex> lock(cmd_mu_);
+    commands_.clear();
+  }
   for (auto& [p, owned] : pending_) {
     curl_multi_remove_handle(multi_, owned->easy);
     curl_easy_cleanup(owned->easy);
@@ -144,18 +149,27 @@ void Scheduler::Stop() {
 void Scheduler::Wake() { curl_multi_wakeup(multi_); }
 
 void Scheduler::Apply(std::vector<std::shared_ptr<const ProbeSpec>> probes, int max_in_flight) {
+  auto applied = std::make_shared<std::promise<void>>();
+  std::future<void> done = applied->get_future();
   {
     std::lock_guard<std::mutex> lock(cmd_mu_);
     Command c;
     c.apply = true;
     c.probes = std::move(probes);
     c.max_in_flight = max_in_flight;
+    c.applied = std::move(applied);
     commands_.push_back(std::move(c));
   }
-  if (thread_.joinable()) {
-    Wake();
-  } else {
+  if (!thread_.joinable()) {
     DrainCommands();  // not started yet: apply now so the table is filled
+    return;
+  }
+  Wake();
+  if (std::this_thread::get_id() == loop_id_) return;  // applied at the next iteration
+  // Callers (reload) answer only once the new set is live. The loop takes
+  // commands before it waits, so this is a matter of one loop iteration.
+  if (done.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    LogWarn("probe set not applied after 30s; the event loop is stalled");
   }
 }
 
@@ -187,6 +201,7 @@ void Scheduler::DrainCommands() {
   for (auto& c : cmds) {
     if (c.apply) {
       DoApply(std::move(c.probes), c.max_in_flight);
+      if (c.applied) c.applied->set_value();
     } else {
       DoRunNow(c);
     }

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <queue>
@@ -41,6 +42,7 @@ class Scheduler : public Fetcher {
 
   // Thread-safe. Replaces the probe set. A probe with the same service, name
   // and labels as before keeps its counters and its place in the schedule.
+  // Returns once the loop has taken the new set (the ProbeTable shows it).
   void Apply(std::vector<std::shared_ptr<const ProbeSpec>> probes, int max_in_flight);
 
   // Thread-safe. Runs `spec` once now with fresh state (counters of the
@@ -71,6 +73,7 @@ class Scheduler : public Fetcher {
     std::shared_ptr<const ProbeSpec> spec;
     std::shared_ptr<DebugLog> debug;
     RunNowDone done;
+    std::shared_ptr<std::promise<void>> applied;  // set once an apply took effect
   };
 
   void Loop();

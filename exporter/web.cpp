@@ -3,12 +3,15 @@
 #include <CivetServer.h>
 #include <zlib.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <ctime>
 #include <stdexcept>
 
 #include "exporter/app.h"
+#include "exporter/civet_stop.h"
 #include "exporter/log.h"
 
 namespace triage {
@@ -24,7 +27,9 @@ void Send(mg_connection* conn, int status, std::string_view content_type, std::s
             status, mg_get_response_code_text(conn, status), static_cast<int>(content_type.size()),
             content_type.data(), body.size(), static_cast<int>(extra_headers.size()),
             extra_headers.data());
-  if (!body.empty()) mg_write(conn, body.data(), body.size());
+  const mg_request_info* ri = mg_get_request_info(conn);
+  const bool head = ri && ri->request_method && std::strcmp(ri->request_method, "HEAD") == 0;
+  if (!body.empty() && !head) mg_write(conn, body.data(), body.size());
 }
 
 std::string FormatTime(double unix_seconds) {
@@ -235,6 +240,7 @@ bool ToCivetListen(const std::string& address, std::string* out) {
     *out = "+" + port;  // civetweb: "+port" listens on IPv4 and IPv6
     if (host != "[::]") *out = host + ":" + port;
   } else {
+    if (host.find(':') != std::string::npos) return false;  // IPv6 needs brackets
     *out = host + ":" + port;
   }
   return true;
@@ -262,7 +268,10 @@ void WebServer::Start() {
   try {
     server_ = std::make_unique<CivetServer>(options);
   } catch (const CivetException& e) {
-    throw std::runtime_error("cannot listen on " + listen_ + ": " + e.what());
+    std::string why = e.what();
+    if (listen_.front() == '[') why += " (the civetweb library may be built without IPv6)";
+    else why += " (address in use, or not an address of this host?)";
+    throw std::runtime_error("cannot listen on " + listen_ + ": " + why);
   }
   const auto ports_bound = server_->getListeningPorts();
   port_ = ports_bound.empty() ? 0 : ports_bound.front();
@@ -307,7 +316,7 @@ void WebServer::Start() {
 
 void WebServer::Stop() {
   if (server_) {
-    server_->close();
+    CloseCivetServer(*server_, listen_, port_);
     server_.reset();
   }
   handlers_.clear();

@@ -1,56 +1,17 @@
 #include "exporter/yaml_reader.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <limits>
 #include <map>
 
 namespace triage {
 namespace {
-
-// Quotes a scalar for an error message, escaping quotes and control
-// characters and shortening very long values.
-std::string Quote(std::string_view s) {
-  constexpr size_t kMax = 80;
-  std::string out = "\"";
-  const bool cut = s.size() > kMax;
-  if (cut) s = s.substr(0, kMax);
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += '?';
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  if (cut) out += "...";
-  return out;
-}
-
-// What a node holds, for "got ..." in error messages.
-std::string Describe(const YAML::Node& n) {
-  if (!n.IsDefined()) return "nothing";
-  switch (n.Type()) {
-    case YAML::NodeType::Scalar:
-      return Quote(n.Scalar());
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Null:
-      return "an empty value";
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
-}
 
 // yaml-cpp gives an implicit null (a key with nothing after the colon) the
 // position of the token after it, which is misleading; such nodes and
@@ -87,7 +48,7 @@ void CheckKeys(const YAML::Node& m, const std::string& file, const std::string& 
     const YAML::Mark mark = HasUsableMark(k) ? k.Mark() : m.Mark();
     if (!k.IsScalar()) {
       Throw(file, mark,
-            "a key in " + what + " is " + Describe(k) + "; expected a plain name as the key");
+            "a key in " + what + " is " + DescribeNode(k) + "; expected a plain name as the key");
     }
     auto [pos, inserted] = first.emplace(k.Scalar(), mark);
     if (!inserted) {
@@ -96,8 +57,8 @@ void CheckKeys(const YAML::Node& m, const std::string& file, const std::string& 
         where += ", column " + std::to_string(pos->second.column + 1);
       }
       Throw(file, mark,
-            "duplicate key " + Quote(k.Scalar()) + " in " + what + " (first given at " + where +
-                "); expected each key at most once");
+            "duplicate key " + QuoteForMessage(k.Scalar()) + " in " + what + " (first given at " +
+                where + "); expected each key at most once");
     }
   }
 }
@@ -141,6 +102,90 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+std::string QuoteForMessage(std::string_view s) {
+  constexpr size_t kMax = 80;
+  std::string out = "\"";
+  const bool cut = s.size() > kMax;
+  if (cut) s = s.substr(0, kMax);
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += '?';
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  if (cut) out += "...";
+  return out;
+}
+
+std::string DescribeNode(const YAML::Node& n) {
+  if (!n.IsDefined()) return "nothing";
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar:
+      return QuoteForMessage(n.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Null:
+      return "an empty value";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+std::string ReadConfigText(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    throw ConfigError(path + ": cannot read: " + std::strerror(err));
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw ConfigError(path + ": cannot read: " + std::strerror(err));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+YAML::Node ParseSingleYamlDocument(const std::string& text, const std::string& file) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(FormatConfigError(
+        file, e.mark,
+        "invalid YAML: " + e.msg +
+            "; expected well-formed YAML (check the indentation, colons and quotes near here)"));
+  }
+  for (size_t i = 1; i < docs.size(); ++i) {
+    if (docs[i].IsDefined() && !docs[i].IsNull()) {
+      throw ConfigError(FormatConfigError(
+          file, docs[i].Mark(),
+          "a second YAML document starts here; expected a single document per file"));
+    }
+  }
+  return docs.empty() ? YAML::Node() : docs.front();
+}
+
 std::string FormatConfigError(const std::string& file, const YAML::Mark& mark,
                               std::string_view message) {
   std::string out = file;
@@ -152,17 +197,25 @@ std::string FormatConfigError(const std::string& file, const YAML::Mark& mark,
   return out;
 }
 
+void RequireMapItem(const YAML::Node& item, const YAML::Node& list, const std::string& file,
+                    std::string_view what, std::string_view expected) {
+  if (item.IsMap()) return;
+  const YAML::Mark mark = item.IsNull() ? list.Mark() : item.Mark();
+  Throw(file, mark,
+        std::string(what) + " is " + DescribeNode(item) + "; " + std::string(expected));
+}
+
 std::string ScalarString(const YAML::Node& n, const std::string& file, std::string_view what) {
   if (n.IsDefined() && n.IsScalar()) return n.Scalar();
   Throw(file, HasUsableMark(n) ? n.Mark() : YAML::Mark::null_mark(),
-        "invalid value for " + std::string(what) + "; expected a string, got " + Describe(n));
+        "invalid value for " + std::string(what) + "; expected a string, got " + DescribeNode(n));
 }
 
 MapReader::MapReader(const YAML::Node& node, std::string file, std::string what)
     : node_(node), file_(std::move(file)), what_(std::move(what)) {
   if (!node_.IsDefined() || !node_.IsMap()) {
     Throw(file_, HasUsableMark(node_) ? node_.Mark() : YAML::Mark::null_mark(),
-          what_ + " is not a map; expected key: value pairs, got " + Describe(node_));
+          what_ + " is not a map; expected key: value pairs, got " + DescribeNode(node_));
   }
   CheckKeys(node_, file_, what_);
 }
@@ -205,22 +258,23 @@ void MapReader::FailKey(std::string_view key, std::string_view message) const {
     }
   }
   Throw(file_, mark,
-        "invalid value for " + Quote(key) + " in " + what_ + "; " + std::string(message));
+        "invalid value for " + QuoteForMessage(key) + " in " + what_ + "; " + std::string(message));
 }
 
 std::string MapReader::RequiredString(std::string_view key) {
   const YAML::Node n = Lookup(key);
   if (!n.IsDefined()) {
-    Fail(node_, "missing required key " + Quote(key) + " in " + what_ + "; expected a string");
+    Fail(node_,
+         "missing required key " + QuoteForMessage(key) + " in " + what_ + "; expected a string");
   }
-  if (!n.IsScalar()) FailKey(key, "expected a string, got " + Describe(n));
+  if (!n.IsScalar()) FailKey(key, "expected a string, got " + DescribeNode(n));
   return n.Scalar();
 }
 
 std::optional<std::string> MapReader::OptionalString(std::string_view key) {
   const YAML::Node n = Lookup(key);
   if (!n.IsDefined()) return std::nullopt;
-  if (!n.IsScalar()) FailKey(key, "expected a string, got " + Describe(n));
+  if (!n.IsScalar()) FailKey(key, "expected a string, got " + DescribeNode(n));
   return n.Scalar();
 }
 
@@ -237,7 +291,7 @@ bool MapReader::Bool(std::string_view key, bool def) {
     if (s == "true" || s == "True" || s == "TRUE") return true;
     if (s == "false" || s == "False" || s == "FALSE") return false;
   }
-  FailKey(key, "expected true or false, got " + Describe(n));
+  FailKey(key, "expected true or false, got " + DescribeNode(n));
 }
 
 int64_t MapReader::Int(std::string_view key, int64_t def, int64_t min, int64_t max) {
@@ -245,7 +299,7 @@ int64_t MapReader::Int(std::string_view key, int64_t def, int64_t min, int64_t m
   if (!n.IsDefined()) return def;
   int64_t v = 0;
   if (!n.IsScalar() || !ParseInt64(n.Scalar(), &v) || v < min || v > max) {
-    FailKey(key, "expected " + RangeText(min, max, "an integer") + ", got " + Describe(n));
+    FailKey(key, "expected " + RangeText(min, max, "an integer") + ", got " + DescribeNode(n));
   }
   return v;
 }
@@ -256,21 +310,31 @@ std::chrono::milliseconds MapReader::Duration(std::string_view key,
   if (!n.IsDefined()) return def;
   std::optional<std::chrono::milliseconds> d;
   if (n.IsScalar()) d = ParseDuration(n.Scalar());
-  if (!d) FailKey(key, "expected a duration like 15s or 500ms, got " + Describe(n));
+  if (!d) FailKey(key, "expected a duration like 15s or 500ms, got " + DescribeNode(n));
   return *d;
+}
+
+std::chrono::milliseconds MapReader::PositiveDuration(std::string_view key,
+                                                      std::chrono::milliseconds def) {
+  const auto d = Duration(key, def);
+  if (d.count() <= 0) {
+    FailKey(key, "expected a duration greater than zero like 15s or 500ms, got " +
+                     DescribeNode(Lookup(key)));
+  }
+  return d;
 }
 
 int64_t MapReader::ByteSize(std::string_view key, int64_t def, int64_t min, int64_t max) {
   const YAML::Node n = Lookup(key);
   if (!n.IsDefined()) return def;
   const std::string expected = "expected a size in bytes like 1048576, 512KiB or 1MiB";
-  if (!n.IsScalar()) FailKey(key, expected + ", got " + Describe(n));
+  if (!n.IsScalar()) FailKey(key, expected + ", got " + DescribeNode(n));
   std::string_view s = n.Scalar();
   size_t digits = 0;
   while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
   int64_t number = 0;
   if (digits == 0 || !ParseInt64(s.substr(0, digits), &number)) {
-    FailKey(key, expected + ", got " + Describe(n));
+    FailKey(key, expected + ", got " + DescribeNode(n));
   }
   std::string_view unit = s.substr(digits);
   while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
@@ -282,11 +346,11 @@ int64_t MapReader::ByteSize(std::string_view key, int64_t def, int64_t min, int6
     if (unit == name) mult = m;
   }
   if (mult == 0) {
-    FailKey(key, expected + " (units B, KB, MB, GB, KiB, MiB, GiB), got " + Describe(n));
+    FailKey(key, expected + " (units B, KB, MB, GB, KiB, MiB, GiB), got " + DescribeNode(n));
   }
   if (number > std::numeric_limits<int64_t>::max() / mult || number * mult < min ||
       number * mult > max) {
-    FailKey(key, "expected " + RangeText(min, max, "a size") + " bytes, got " + Describe(n));
+    FailKey(key, "expected " + RangeText(min, max, "a size") + " bytes, got " + DescribeNode(n));
   }
   return number * mult;
 }
@@ -296,15 +360,15 @@ std::vector<int64_t> MapReader::IntList(std::string_view key, int64_t min, int64
   std::vector<int64_t> out;
   if (!n.IsDefined()) return out;
   const std::string expected = "expected a list of " + RangeText(min, max, "integers");
-  if (!n.IsSequence()) FailKey(key, expected + " like [200, 204], got " + Describe(n));
+  if (!n.IsSequence()) FailKey(key, expected + " like [200, 204], got " + DescribeNode(n));
   size_t index = 0;
   for (const auto& item : n) {
     ++index;
     int64_t v = 0;
     if (!item.IsScalar() || !ParseInt64(item.Scalar(), &v) || v < min || v > max) {
       Fail(HasUsableMark(item) ? item : n,
-           "invalid value for " + Quote(key) + " in " + what_ + "; " + expected + ", got " +
-               Describe(item) + " as item " + std::to_string(index));
+           "invalid value for " + QuoteForMessage(key) + " in " + what_ + "; " + expected +
+               ", got " + DescribeNode(item) + " as item " + std::to_string(index));
     }
     out.push_back(v);
   }
@@ -315,14 +379,16 @@ std::vector<std::string> MapReader::StringList(std::string_view key) {
   const YAML::Node n = Lookup(key);
   std::vector<std::string> out;
   if (!n.IsDefined()) return out;
-  if (!n.IsSequence()) FailKey(key, "expected a list of strings like [a, b], got " + Describe(n));
+  if (!n.IsSequence()) {
+    FailKey(key, "expected a list of strings like [a, b], got " + DescribeNode(n));
+  }
   size_t index = 0;
   for (const auto& item : n) {
     ++index;
     if (!item.IsScalar()) {
       Fail(HasUsableMark(item) ? item : n,
-           "invalid value for " + Quote(key) + " in " + what_ +
-               "; expected a list of strings, got " + Describe(item) + " as item " +
+           "invalid value for " + QuoteForMessage(key) + " in " + what_ +
+               "; expected a list of strings, got " + DescribeNode(item) + " as item " +
                std::to_string(index));
     }
     out.push_back(item.Scalar());
@@ -334,26 +400,41 @@ std::vector<std::pair<std::string, std::string>> MapReader::StringMap(std::strin
   const YAML::Node n = Lookup(key);
   std::vector<std::pair<std::string, std::string>> out;
   if (!n.IsDefined()) return out;
-  if (!n.IsMap()) FailKey(key, "expected a map of names to strings like {a: b}, got " + Describe(n));
-  const std::string what = Quote(key) + " of " + what_;
+  if (!n.IsMap()) {
+    FailKey(key, "expected a map of names to strings like {a: b}, got " + DescribeNode(n));
+  }
+  const std::string what = QuoteForMessage(key) + " of " + what_;
   CheckKeys(n, file_, what);
   for (const auto& kv : n) {
     if (!kv.second.IsScalar()) {
       const YAML::Node& at = HasUsableMark(kv.second) ? kv.second : kv.first;
       Throw(file_, at.Mark(),
-            "invalid value for " + Quote(kv.first.Scalar()) + " in " + what +
-                "; expected a string, got " + Describe(kv.second));
+            "invalid value for " + QuoteForMessage(kv.first.Scalar()) + " in " + what +
+                "; expected a string, got " + DescribeNode(kv.second));
     }
     out.emplace_back(kv.first.Scalar(), kv.second.Scalar());
   }
   return out;
 }
 
+YAML::Node MapReader::NonEmptyList(std::string_view key, std::string_view expected) {
+  const YAML::Node n = Lookup(key);
+  if (!n.IsDefined()) {
+    Fail(node_, "missing required key " + QuoteForMessage(key) + " in " + what_ + "; " +
+                    std::string(expected));
+  }
+  if (!n.IsSequence() || n.size() == 0) {
+    FailKey(key, std::string(expected) + ", got " +
+                     (n.IsSequence() ? "an empty list" : DescribeNode(n)));
+  }
+  return n;
+}
+
 std::optional<MapReader> MapReader::Map(std::string_view key) {
   const YAML::Node n = Lookup(key);
   if (!n.IsDefined()) return std::nullopt;
-  if (!n.IsMap()) FailKey(key, "expected a map of key: value pairs, got " + Describe(n));
-  return MapReader(n, file_, Quote(key) + " of " + what_);
+  if (!n.IsMap()) FailKey(key, "expected a map of key: value pairs, got " + DescribeNode(n));
+  return MapReader(n, file_, QuoteForMessage(key) + " of " + what_);
 }
 
 YAML::Node MapReader::Node(std::string_view key) { return Lookup(key); }
@@ -362,7 +443,7 @@ void MapReader::Finish() const {
   for (const auto& kv : node_) {
     const std::string& key = kv.first.Scalar();
     if (seen_.count(key) != 0) continue;
-    std::string message = "unknown key " + Quote(key) + " in " + what_;
+    std::string message = "unknown key " + QuoteForMessage(key) + " in " + what_;
     // Suggest the closest allowed key when the unknown one looks like a typo.
     const std::string* best = nullptr;
     size_t best_distance = 3;
@@ -373,7 +454,9 @@ void MapReader::Finish() const {
         best = &allowed;
       }
     }
-    if (best != nullptr && key.size() >= 3) message += " (did you mean " + Quote(*best) + "?)";
+    if (best != nullptr && key.size() >= 3) {
+      message += " (did you mean " + QuoteForMessage(*best) + "?)";
+    }
     message += "; allowed: ";
     bool first = true;
     for (const auto& allowed : seen_) {

@@ -30,6 +30,31 @@ class ConfigError : public std::runtime_error {
 std::string FormatConfigError(const std::string& file, const YAML::Mark& mark,
                               std::string_view message);
 
+// A value in double quotes for an error message. Quotes and backslashes are
+// escaped, newlines and tabs written as \n and \t, other control characters
+// shown as '?', and anything past 80 characters cut off and marked "...".
+std::string QuoteForMessage(std::string_view s);
+
+// What a node holds, for the "got ..." part of an error message: the quoted
+// scalar, "a list", "a map", "an empty value" or "nothing" (undefined).
+std::string DescribeNode(const YAML::Node& n);
+
+// The whole content of a file. Throws ConfigError("PATH: cannot read: REASON")
+// with the system's description of the failure.
+std::string ReadConfigText(const std::string& path);
+
+// Parses `text`, which must hold at most one YAML document; `file` names it
+// in errors. Throws ConfigError (FILE:LINE:COLUMN) for a syntax error and for
+// a second non-empty document. An empty text or document gives a null node:
+// each caller checks for that and says in its own words what was expected.
+YAML::Node ParseSingleYamlDocument(const std::string& text, const std::string& file);
+
+// Checks that an item of `list` is a map. Otherwise throws ConfigError
+// "WHAT is <what it holds>; EXPECTED". An empty item has no useful position
+// of its own, so the error then points at the list.
+void RequireMapItem(const YAML::Node& item, const YAML::Node& list, const std::string& file,
+                    std::string_view what, std::string_view expected);
+
 class MapReader {
  public:
   // `node` must be a map; `what` names it in errors ("probe", "global", ...).
@@ -46,12 +71,17 @@ class MapReader {
   bool Bool(std::string_view key, bool def);
   int64_t Int(std::string_view key, int64_t def, int64_t min, int64_t max);
   std::chrono::milliseconds Duration(std::string_view key, std::chrono::milliseconds def);
+  // Like Duration, but a value of zero or less is an error.
+  std::chrono::milliseconds PositiveDuration(std::string_view key, std::chrono::milliseconds def);
   // A byte size: plain integer or with a unit suffix KiB/MiB/GiB/KB/MB/GB/B.
   int64_t ByteSize(std::string_view key, int64_t def, int64_t min, int64_t max);
   std::vector<int64_t> IntList(std::string_view key, int64_t min, int64_t max);
   std::vector<std::string> StringList(std::string_view key);
   // A map of string to string, keys in file order.
   std::vector<std::pair<std::string, std::string>> StringMap(std::string_view key);
+  // A list that must be given and hold at least one item. `expected` says what
+  // it should be ("expected a non-empty list of ...") in the errors.
+  YAML::Node NonEmptyList(std::string_view key, std::string_view expected);
   // A nested map; nullopt when the key is absent.
   std::optional<MapReader> Map(std::string_view key);
   // Any node, for callers with their own shape (sequence of maps, ...).

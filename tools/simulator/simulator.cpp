@@ -1,14 +1,9 @@
 #include "tools/simulator/simulator.h"
 
 #include <CivetServer.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -16,8 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "exporter/duration.h"
+#include "exporter/civet_stop.h"
 #include "exporter/log.h"
+#include "exporter/yaml_reader.h"
 
 namespace triage::sim {
 namespace {
@@ -104,58 +100,9 @@ std::string RemovedV1Body() {
       .dump();
 }
 
-// civetweb 1.15's master thread polls the listening sockets with a fixed
-// two-second timeout and only then notices mg_stop(), so every stop costs up
-// to 2 s. Connecting to our own listening socket wakes that poll at once.
-// Returns false when the listening host is not a numeric address.
-bool PokeListener(const std::string& listen_address, int port) {
-  std::string host;
-  const size_t colon = listen_address.rfind(':');
-  if (colon != std::string::npos) host = listen_address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-  if (host == "::") host = "::1";
-
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v4;
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v6;
-  } else {
-    return false;
-  }
-  const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  timeval timeout{0, 100 * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  (void)connect(fd, reinterpret_cast<const sockaddr*>(&addr), len);
-  close(fd);
-  return true;
-}
-
-// ---- scenario file helpers -------------------------------------------------
-
-std::string Where(const std::string& file, const YAML::Mark& mark) {
-  if (mark.is_null() || mark.line < 0) return file;
-  return file + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
-}
-
-[[noreturn]] void FailAt(const std::string& file, const YAML::Node& node, std::string_view msg) {
-  throw std::runtime_error(Where(file, node.Mark()) + ": " + std::string(msg));
-}
-
-std::string ScalarOf(const std::string& file, const YAML::Node& node, std::string_view what) {
-  if (!node.IsScalar()) FailAt(file, node, std::string(what) + " must be a string");
-  return node.Scalar();
+bool IsKnownMode(std::string_view mode) {
+  const auto& modes = Simulator::Modes();
+  return std::find(modes.begin(), modes.end(), mode) != modes.end();
 }
 
 std::string JoinModes() {
@@ -167,36 +114,26 @@ std::string JoinModes() {
   return out;
 }
 
-ScenarioStep ParseStep(const std::string& file, const YAML::Node& node) {
-  if (!node.IsMap()) FailAt(file, node, "each step must be a map with keys mode and duration");
+// One entry of the steps list: a map with a known mode and a positive duration.
+ScenarioStep ReadStep(const YAML::Node& item, const YAML::Node& steps, const std::string& file,
+                      size_t index) {
+  const std::string what = "step #" + std::to_string(index);
+  RequireMapItem(item, steps, file, what, "expected a map with keys mode and duration");
+  MapReader r(item, file, what);
+  r.Node("mode");
+  r.Node("duration");
+  r.Finish();  // first, so that a misspelt key is not reported as a missing one
   ScenarioStep step;
-  bool has_mode = false, has_duration = false;
-  for (const auto& kv : node) {
-    // Named copies: g++ 12 -O2 warns (falsely) about yaml-cpp's iterator
-    // proxies when it->first / it->second are used directly.
-    const YAML::Node key_node = kv.first;
-    const YAML::Node value = kv.second;
-    const std::string key = ScalarOf(file, key_node, "a key");
-    if (key == "mode") {
-      step.mode = ScalarOf(file, value, "mode");
-      const auto& modes = Simulator::Modes();
-      if (std::find(modes.begin(), modes.end(), step.mode) == modes.end()) {
-        FailAt(file, value, "unknown mode \"" + step.mode + "\" (known: " + JoinModes() + ")");
-      }
-      has_mode = true;
-    } else if (key == "duration") {
-      const std::string text = ScalarOf(file, value, "duration");
-      const auto d = ParseDuration(text);
-      if (!d) FailAt(file, value, "invalid duration \"" + text + "\" (examples: 500ms, 5s, 1m)");
-      if (d->count() <= 0) FailAt(file, value, "duration must be greater than zero");
-      step.duration = *d;
-      has_duration = true;
-    } else {
-      FailAt(file, key_node, "unknown key \"" + key + "\" in step (allowed: mode, duration)");
-    }
+  step.mode = r.RequiredString("mode");
+  if (!IsKnownMode(step.mode)) {
+    r.Fail(r.Node("mode"), "unknown mode " + QuoteForMessage(step.mode) + " in " + what +
+                               "; expected one of the known modes: " + JoinModes());
   }
-  if (!has_mode) FailAt(file, node, "step is missing key \"mode\"");
-  if (!has_duration) FailAt(file, node, "step is missing key \"duration\"");
+  if (!r.Has("duration")) {
+    r.Fail(item, "missing required key \"duration\" in " + what +
+                     "; expected a duration like 15s or 500ms");
+  }
+  step.duration = r.PositiveDuration("duration", std::chrono::milliseconds{0});
   return step;
 }
 
@@ -205,40 +142,23 @@ ScenarioStep ParseStep(const std::string& file, const YAML::Node& node) {
 // ---- scenario file ----------------------------------------------------------
 
 Scenario LoadScenarioFile(const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw std::runtime_error(path + ": cannot read scenario file");
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(Where(path, e.mark) + ": invalid YAML: " + e.msg);
+  const YAML::Node root = ParseSingleYamlDocument(ReadConfigText(path), path);
+  if (!root.IsDefined() || root.IsNull()) {
+    throw ConfigError(FormatConfigError(
+        path, YAML::Mark(),
+        "the scenario is empty; expected a map with a \"steps\" list (and optionally \"loop\")"));
   }
-  if (!root.IsMap()) {
-    throw std::runtime_error(Where(path, root.Mark()) +
-                             ": a scenario must be a map with keys loop and steps");
-  }
+  MapReader top(root, path, "the scenario");
   Scenario scenario;
-  bool has_steps = false;
-  for (const auto& kv : root) {
-    const YAML::Node key_node = kv.first;
-    const YAML::Node value = kv.second;
-    const std::string key = ScalarOf(path, key_node, "a key");
-    if (key == "loop") {
-      const std::string v = ScalarOf(path, value, "loop");
-      if (v == "true") scenario.loop = true;
-      else if (v == "false") scenario.loop = false;
-      else FailAt(path, value, "loop must be true or false");
-    } else if (key == "steps") {
-      if (!value.IsSequence() || value.size() == 0) {
-        FailAt(path, value, "steps must be a non-empty list");
-      }
-      for (const auto& step : value) scenario.steps.push_back(ParseStep(path, step));
-      has_steps = true;
-    } else {
-      FailAt(path, key_node, "unknown key \"" + key + "\" (allowed: loop, steps)");
-    }
+  scenario.loop = top.Bool("loop", true);
+  top.Node("steps");  // allowed; checked once the unknown keys are ruled out
+  top.Finish();
+  const YAML::Node steps = top.NonEmptyList(
+      "steps", "expected a non-empty list of steps, each with a mode and a duration");
+  size_t index = 0;
+  for (const auto& item : steps) {
+    scenario.steps.push_back(ReadStep(item, steps, path, ++index));
   }
-  if (!has_steps) FailAt(path, root, "missing key \"steps\"");
   return scenario;
 }
 
@@ -339,18 +259,7 @@ void Simulator::Stop() {
   cv_.notify_all();
   StopScenario();
   if (server_) {
-    // close() sets civetweb's stop flag and then waits; the poker keeps
-    // knocking until that wait is over (see PokeListener).
-    std::atomic<bool> closed{false};
-    std::thread poker([&] {
-      while (!closed.load()) {
-        if (!PokeListener(options_.listen_address, port_)) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    });
-    server_->close();
-    closed = true;
-    poker.join();
+    CloseCivetServer(*server_, options_.listen_address, port_);
     server_.reset();
   }
   handler_.reset();
@@ -359,8 +268,7 @@ void Simulator::Stop() {
 int Simulator::port() const { return port_; }
 
 bool Simulator::SetMode(std::string_view mode) {
-  const auto& modes = Modes();
-  if (std::find(modes.begin(), modes.end(), mode) == modes.end()) return false;
+  if (!IsKnownMode(mode)) return false;
   std::string previous;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -380,7 +288,7 @@ std::string Simulator::mode() const {
 void Simulator::PlayScenario(Scenario scenario) {
   std::chrono::milliseconds total{0};
   for (const auto& step : scenario.steps) {
-    if (std::find(Modes().begin(), Modes().end(), step.mode) == Modes().end()) {
+    if (!IsKnownMode(step.mode)) {
       throw std::invalid_argument("scenario: unknown mode \"" + step.mode + "\"");
     }
     total += std::max(step.duration, std::chrono::milliseconds{0});

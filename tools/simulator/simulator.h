@@ -61,8 +61,11 @@ struct Scenario {
 //   loop: true            # optional, default true
 //   steps:
 //     - {mode: ok, duration: 5s}
-// Throws std::runtime_error("FILE:LINE:COL: message") on unreadable or
-// malformed input, unknown keys, unknown modes and non-positive durations.
+// It is read with the exporter's configuration reader (exporter/yaml_reader.h),
+// so it throws triage::ConfigError, a std::runtime_error, with a message
+// "FILE:LINE:COL: ..." on malformed input, unknown keys, unknown modes and
+// durations that are not positive, and "FILE: cannot read: ..." when the file
+// cannot be read.
 Scenario LoadScenarioFile(const std::string& path);
 
 class Simulator {
