@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <map>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -195,6 +196,23 @@ bool UsableInHeader(std::string_view secret) {
   });
 }
 
+// The current value of a secret bound for a header, registered with the
+// debug log so it is masked there; nullopt (with a debug line naming only
+// the key and path) when the file is unreadable or unusable.
+std::optional<std::string> ReadHeaderSecret(SecretFile& secret, std::string_view key,
+                                            DebugLog* debug) {
+  auto value = secret.Value();
+  const char* problem = !value ? " is not readable"
+                        : !UsableInHeader(*value) ? " holds control characters"
+                                                  : nullptr;
+  if (problem) {
+    if (debug) debug->Line(std::string(key) + " " + secret.path() + problem);
+    return std::nullopt;
+  }
+  if (debug) debug->AddSecret(*value);
+  return value;
+}
+
 }  // namespace
 
 bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeout,
@@ -210,29 +228,13 @@ bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeou
   req.keep_alive = c.keep_alive;
   req.timeout = timeout;
   if (c.bearer) {
-    auto token = c.bearer->Value();
-    if (!token) {
-      if (debug) debug->Line("credentials_file " + c.bearer->path() + " is not readable");
-      return false;
-    }
-    if (!UsableInHeader(*token)) {
-      if (debug) debug->Line("credentials_file " + c.bearer->path() + " holds control characters");
-      return false;
-    }
-    if (debug) debug->AddSecret(*token);
+    auto token = ReadHeaderSecret(*c.bearer, "credentials_file", debug);
+    if (!token) return false;
     req.authorization = c.auth_type + " " + *token;
   }
   if (c.basic_password) {
-    auto password = c.basic_password->Value();
-    if (!password) {
-      if (debug) debug->Line("password_file " + c.basic_password->path() + " is not readable");
-      return false;
-    }
-    if (!UsableInHeader(*password)) {
-      if (debug) debug->Line("password_file " + c.basic_password->path() + " holds control characters");
-      return false;
-    }
-    if (debug) debug->AddSecret(*password);
+    auto password = ReadHeaderSecret(*c.basic_password, "password_file", debug);
+    if (!password) return false;
     req.basic_user = c.basic_user;
     req.basic_password = *password;
   }

@@ -55,20 +55,25 @@ std::string ReadName(MapReader& r) {
 
 int LineOf(const YAML::Node& n) { return n.Mark().line + 1; }
 
+// `timeout`, at most `interval`; when absent, `def` capped at `interval`.
+std::chrono::milliseconds ReadTimeout(MapReader& r, std::chrono::milliseconds interval,
+                                      std::chrono::milliseconds def, const std::string& rule) {
+  if (!r.Has("timeout")) {
+    r.Node("timeout");  // allowed key, even when absent
+    return std::min(def, interval);
+  }
+  const auto timeout = r.PositiveDuration("timeout", def);
+  if (timeout > interval) {
+    r.FailKey("timeout", rule + ": expected at most " + FormatDuration(interval) + ", got " +
+                             QuoteForMessage(r.Node("timeout").Scalar()));
+  }
+  return timeout;
+}
+
 GlobalConfig ParseGlobal(MapReader& r) {
   GlobalConfig g;
   g.interval = r.PositiveDuration("interval", g.interval);
-  if (r.Has("timeout")) {
-    g.timeout = r.PositiveDuration("timeout", g.timeout);
-    if (g.timeout > g.interval) {
-      r.FailKey("timeout", "the timeout must not exceed the interval: expected at most " +
-                               FormatDuration(g.interval) + ", got " +
-                               QuoteForMessage(r.Node("timeout").Scalar()));
-    }
-  } else {
-    r.Node("timeout");  // allowed key, even when absent
-    g.timeout = std::min(g.timeout, g.interval);
-  }
+  g.timeout = ReadTimeout(r, g.interval, g.timeout, "the timeout must not exceed the interval");
   g.max_in_flight = static_cast<int>(r.Int("max_in_flight", g.max_in_flight, 1, 100000));
   g.runbook_base_url = r.String("runbook_base_url", g.runbook_base_url);
   std::string why;
@@ -170,17 +175,8 @@ std::shared_ptr<const ProbeSpec> ParseProbe(const YAML::Node& node, size_t index
                   QuoteForMessage(layer));
   }
   c.interval = r.PositiveDuration("interval", global.interval);
-  if (r.Has("timeout")) {
-    c.timeout = r.PositiveDuration("timeout", global.timeout);
-    if (c.timeout > c.interval) {
-      r.FailKey("timeout", "a probe's timeout must not exceed its interval: expected at most " +
-                               FormatDuration(c.interval) + ", got " +
-                               QuoteForMessage(r.Node("timeout").Scalar()));
-    }
-  } else {
-    r.Node("timeout");  // allowed key, even when absent
-    c.timeout = std::min(global.timeout, c.interval);
-  }
+  c.timeout = ReadTimeout(r, c.interval, global.timeout,
+                          "a probe's timeout must not exceed its interval");
   c.static_labels = service.labels;
   std::vector<std::pair<std::string, std::string>> pairs = {{"service", service.name},
                                                             {"probe", name}};
