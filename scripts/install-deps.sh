@@ -34,7 +34,14 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# The prometheus package would start its own server on :9090 after install;
+# the tests start Prometheus themselves, so a temporary policy-rc.d keeps
+# package scripts from starting services (unless the host already has one).
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get update -qq
-# prometheus ships a service that postinst would try to start; no init runs here,
-# and policy-rc.d keeps it from being started where one does.
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -5,6 +5,16 @@ set -uo pipefail
 EXPORTER=$1
 BUILD=$(dirname "$EXPORTER")
 PORT=19479
+# The demo uses fixed ports (its config names the simulator's); a port taken
+# by something else (a running `make demo`) would make this test probe that
+# instead, so it refuses to run then.
+for p in $PORT 18081; do
+  if (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+    echo "demo: port $p on 127.0.0.1 is already in use; stop what holds it (make demo?) and rerun"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+done
 DEMO_PORT=$PORT DEMO_DURATION=45 ./scripts/demo.sh "$BUILD" >/tmp/triage_demo_test.$$.log 2>&1 &
 demo=$!
 trap 'kill $demo 2>/dev/null; wait $demo 2>/dev/null; rm -f /tmp/triage_demo_test.$$.log' EXIT

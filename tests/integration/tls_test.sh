@@ -21,10 +21,14 @@ openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out s
   -days 30 -extfile san.ext 2>/dev/null
 expiry=$(date -d "$(openssl x509 -in server.crt -noout -enddate | cut -d= -f2)" +%s)
 
+if (exec 3<>/dev/tcp/127.0.0.1/$TLS_PORT) 2>/dev/null; then
+  echo "port $TLS_PORT on 127.0.0.1 is already in use"; echo "0 passed, 1 failed"; exit 1
+fi
 openssl s_server -quiet -accept 127.0.0.1:$TLS_PORT -cert server.crt -key server.key -www \
   >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$TLS_PORT) 2>/dev/null && break; sleep 0.1; done
+kill -0 "${pids[0]}" 2>/dev/null || { echo "openssl s_server did not start"; echo "0 passed, 1 failed"; exit 1; }
 
 cat > triage.yml <<YML
 global: {interval: 500ms, timeout: 400ms}
