@@ -33,11 +33,10 @@ struct ErrorKey {
 };
 
 struct HttpState : ProbeState {
-  std::map<int, uint64_t> responses;       // status code -> count
+  HttpResponseCounter responses;
   std::map<ErrorKey, uint64_t> errors;     // (status, error_code) -> count
   std::vector<std::string> error_codes;    // distinct error_code values admitted, sorted
   bool ran = false;
-  bool have_response = false;
   long last_status = 0;
   int http_version_x10 = 0;
   double retry_after = 0;
@@ -101,6 +100,53 @@ std::string SanitizeErrorCode(std::string_view raw) {
   return out;
 }
 
+FailureReason StatusFailure(long status, const std::vector<int>& valid_status_codes) {
+  const bool valid = valid_status_codes.empty()
+                         ? (status >= 200 && status < 300)
+                         : std::find(valid_status_codes.begin(), valid_status_codes.end(),
+                                     status) != valid_status_codes.end();
+  if (valid) return FailureReason::kNone;
+  return (status == 401 || status == 403) ? FailureReason::kUnauthorized
+                                          : FailureReason::kHttpStatus;
+}
+
+void HttpResponseCounter::Count(long status) {
+  if (status > 0) ++counts_[static_cast<int>(status)];
+}
+
+void HttpResponseCounter::Render(SampleWriter& w) const {
+  char buf[16];
+  for (const auto& [code, n] : counts_) {
+    std::snprintf(buf, sizeof buf, "%d", code);
+    w.Add(FamilyId::kHttpResponsesTotal, "code", buf, static_cast<double>(n));
+  }
+}
+
+void ParseTlsConfig(MapReader& tls, TlsConfig& out) {
+  out.ca_file = ResolveConfigPath(tls.file(), tls.String("ca_file", ""));
+  out.cert_file = ResolveConfigPath(tls.file(), tls.String("cert_file", ""));
+  out.key_file = ResolveConfigPath(tls.file(), tls.String("key_file", ""));
+  out.server_name = tls.String("server_name", "");
+  out.insecure_skip_verify = tls.Bool("insecure_skip_verify", false);
+  CheckReadable(tls, "ca_file", out.ca_file);
+  CheckReadable(tls, "cert_file", out.cert_file);
+  CheckReadable(tls, "key_file", out.key_file);
+  if (out.cert_file.empty() != out.key_file.empty()) {
+    tls.FailKey(out.cert_file.empty() ? "key_file" : "cert_file",
+                "cert_file and key_file must be given together");
+  }
+  tls.Finish();
+}
+
+void RenderPhases(const HttpPhases& p, SampleWriter& w, bool with_http_phases) {
+  w.Add(FamilyId::kProbePhaseSeconds, "phase", "dns", p.dns);
+  w.Add(FamilyId::kProbePhaseSeconds, "phase", "connect", p.connect);
+  w.Add(FamilyId::kProbePhaseSeconds, "phase", "tls", p.tls);
+  if (!with_http_phases) return;
+  w.Add(FamilyId::kProbePhaseSeconds, "phase", "processing", p.processing);
+  w.Add(FamilyId::kProbePhaseSeconds, "phase", "transfer", p.transfer);
+}
+
 void ParseHttpClientOptions(MapReader& r, HttpProbeConfig& c) {
   c.url = r.RequiredString("url");
   std::string why;
@@ -143,21 +189,7 @@ void ParseHttpClientOptions(MapReader& r, HttpProbeConfig& c) {
   if (c.bearer && c.basic_password) {
     r.FailKey("basic_auth", "authorization and basic_auth are mutually exclusive");
   }
-  if (auto tls = r.Map("tls_config")) {
-    c.tls.ca_file = ResolveConfigPath(r.file(), tls->String("ca_file", ""));
-    c.tls.cert_file = ResolveConfigPath(r.file(), tls->String("cert_file", ""));
-    c.tls.key_file = ResolveConfigPath(r.file(), tls->String("key_file", ""));
-    c.tls.server_name = tls->String("server_name", "");
-    c.tls.insecure_skip_verify = tls->Bool("insecure_skip_verify", false);
-    CheckReadable(*tls, "ca_file", c.tls.ca_file);
-    CheckReadable(*tls, "cert_file", c.tls.cert_file);
-    CheckReadable(*tls, "key_file", c.tls.key_file);
-    if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
-      tls->FailKey(c.tls.cert_file.empty() ? "key_file" : "cert_file",
-                   "cert_file and key_file must be given together");
-    }
-    tls->Finish();
-  }
+  if (auto tls = r.Map("tls_config")) ParseTlsConfig(*tls, c.tls);
   c.body_size_limit = r.ByteSize("body_size_limit", 1 << 20, 1, int64_t{1} << 30);
   c.follow_redirects = r.Bool("follow_redirects", true);
   c.max_redirects = static_cast<int>(r.Int("max_redirects", 10, 0, 100));
@@ -194,6 +226,23 @@ bool UsableInHeader(std::string_view secret) {
     const auto u = static_cast<unsigned char>(ch);
     return u < 0x20 || u == 0x7f;
   });
+}
+
+std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
 }
 
 // The current value of a secret bound for a header, registered with the
@@ -237,6 +286,8 @@ bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeou
     if (!password) return false;
     req.basic_user = c.basic_user;
     req.basic_password = *password;
+    // The header libcurl sends carries user:password in base64; mask that form too.
+    if (debug) debug->AddSecret(Base64(c.basic_user + ":" + *password));
   }
   return true;
 }
@@ -259,24 +310,26 @@ void HttpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
     s.ran = true;
     s.phases = res.phases;
     RunOutcome out;
+    // The "last response" gauges describe this run: without a response they
+    // read 0 (status, Retry-After) or disappear (version, clock skew).
+    s.last_status = 0;
+    s.retry_after = 0;
+    s.http_version_x10 = 0;
+    s.clock_skew.reset();
     if (res.status > 0) {
       const int code = static_cast<int>(res.status);
-      s.have_response = true;
       s.last_status = res.status;
       s.http_version_x10 = res.http_version_x10;
-      ++s.responses[code];
+      s.responses.Count(code);
 
-      s.retry_after = 0;
       if ((code == 429 || code == 503) && res.retry_after) {
         if (auto ra = ParseRetryAfter(*res.retry_after, std::chrono::system_clock::now())) {
           s.retry_after = *ra;
         }
       }
-      // Both gauges describe the last response; without a Date header (or
-      // a certificate) the series goes away rather than going stale. A
-      // reused connection presents no certificate, so keep-alive probes keep
-      // the one they saw.
-      s.clock_skew.reset();
+      // Without a Date header (or a certificate) the series goes away
+      // rather than going stale. A reused connection presents no
+      // certificate, so keep-alive probes keep the one they saw.
       if (res.date) {
         if (auto remote = ParseHttpDate(*res.date)) {
           const double mid = SecondsSinceEpoch(res.wall_start) +
@@ -306,17 +359,9 @@ void HttpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
       if (debug) debug->Line("failed: " + std::string(FailureReasonName(res.failure)) + ": " + res.error);
     } else {
       const int code = static_cast<int>(res.status);
-      const bool valid = config_.valid_status_codes.empty()
-                             ? (code >= 200 && code < 300)
-                             : std::find(config_.valid_status_codes.begin(),
-                                         config_.valid_status_codes.end(),
-                                         code) != config_.valid_status_codes.end();
-      if (valid) {
-        out = {true, FailureReason::kNone};
-      } else {
-        out = {false, (code == 401 || code == 403) ? FailureReason::kUnauthorized
-                                                   : FailureReason::kHttpStatus};
-      }
+      const FailureReason why = StatusFailure(code, config_.valid_status_codes);
+      const bool valid = why == FailureReason::kNone;
+      out = {valid, why};
       if (debug) debug->Line("status " + std::to_string(code) + (valid ? " (valid)" : " (not valid)"));
     }
     done(out);
@@ -326,26 +371,17 @@ void HttpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
 void HttpProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {
   const auto& s = static_cast<const HttpState&>(state);
   if (!s.ran) return;
-  w.Add(FamilyId::kProbePhaseSeconds, "phase", "dns", s.phases.dns);
-  w.Add(FamilyId::kProbePhaseSeconds, "phase", "connect", s.phases.connect);
-  w.Add(FamilyId::kProbePhaseSeconds, "phase", "tls", s.phases.tls);
-  w.Add(FamilyId::kProbePhaseSeconds, "phase", "processing", s.phases.processing);
-  w.Add(FamilyId::kProbePhaseSeconds, "phase", "transfer", s.phases.transfer);
+  RenderPhases(s.phases, w, /*with_http_phases=*/true);
+  s.responses.Render(w);
   char buf[16];
-  for (const auto& [code, n] : s.responses) {
-    std::snprintf(buf, sizeof buf, "%d", code);
-    w.Add(FamilyId::kHttpResponsesTotal, "code", buf, static_cast<double>(n));
-  }
   for (const auto& [key, n] : s.errors) {
     std::snprintf(buf, sizeof buf, "%d", key.code);
     w.Add(FamilyId::kHttpErrorResponsesTotal, "code", buf, "error_code", key.error_code,
           static_cast<double>(n));
   }
-  if (s.have_response) {
-    w.Add(FamilyId::kHttpStatusCode, static_cast<double>(s.last_status));
-    w.Add(FamilyId::kHttpRetryAfterSeconds, s.retry_after);
-    if (s.http_version_x10 > 0) w.Add(FamilyId::kHttpVersion, s.http_version_x10 / 10.0);
-  }
+  w.Add(FamilyId::kHttpStatusCode, static_cast<double>(s.last_status));
+  w.Add(FamilyId::kHttpRetryAfterSeconds, s.retry_after);
+  if (s.http_version_x10 > 0) w.Add(FamilyId::kHttpVersion, s.http_version_x10 / 10.0);
   if (s.clock_skew) w.Add(FamilyId::kClockSkewSeconds, *s.clock_skew);
   if (s.cert_expiry > 0) w.Add(FamilyId::kTlsCertExpiryTimestampSeconds, s.cert_expiry);
 }

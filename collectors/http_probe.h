@@ -3,6 +3,8 @@
 // metrics of DESIGN.md section 4.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +43,13 @@ std::shared_ptr<const ProbeSpec> ParseHttpProbe(MapReader& r, ProbeCommon common
 // Shared by kinds that speak HTTP: reads url/method/headers/body/authorization/
 // basic_auth/tls_config/body_size_limit/follow_redirects/max_redirects/keep_alive.
 void ParseHttpClientOptions(MapReader& r, HttpProbeConfig& c);
+// Reads a tls_config map (ca_file, cert_file, key_file, server_name,
+// insecure_skip_verify) into `out`; paths are resolved against the config
+// file. Calls tls.Finish(), so unknown keys in it are errors.
+void ParseTlsConfig(MapReader& tls, TlsConfig& out);
+// Writes triage_probe_phase_seconds for dns, connect and tls, and with
+// `with_http_phases` also processing and transfer.
+void RenderPhases(const HttpPhases& phases, SampleWriter& w, bool with_http_phases);
 // Builds the request for one run (reads the secrets now). Returns false and
 // sets `reason` when a credentials file cannot be read.
 bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeout,
@@ -48,6 +57,23 @@ bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeou
 
 // Bounded, sanitized value for the error_code label: [A-Za-z0-9_.:-], at most 64 bytes.
 std::string SanitizeErrorCode(std::string_view raw);
+
+// What a received status means for a probe that expects one of
+// `valid_status_codes` (empty: any 2xx): kNone when valid, kUnauthorized for
+// 401/403, kHttpStatus for anything else.
+FailureReason StatusFailure(long status, const std::vector<int>& valid_status_codes);
+
+// triage_http_responses_total{code} for the kinds that speak HTTP: every
+// response counted by its exact status code (three digits, so the label is
+// bounded). Lives in the kind's ProbeState; loop thread only.
+class HttpResponseCounter {
+ public:
+  void Count(long status);  // ignored when no response was received (status <= 0)
+  void Render(SampleWriter& w) const;
+
+ private:
+  std::map<int, uint64_t> counts_;
+};
 
 class HttpProbeSpec : public ProbeSpec {
  public:

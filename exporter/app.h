@@ -2,6 +2,7 @@
 // self metrics and the web server; owns reload.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,7 +54,7 @@ class App {
   std::mutex reload_mu_;   // one reload at a time (SIGHUP and POST /-/reload)
   mutable std::mutex mu_;  // guards config_
   std::shared_ptr<const Config> config_;
-  bool ready_ = false;
+  std::atomic<bool> ready_{false};
 };
 
 }  // namespace triage

@@ -78,7 +78,9 @@ GlobalConfig ParseGlobal(MapReader& r) {
   g.runbook_base_url = r.String("runbook_base_url", g.runbook_base_url);
   std::string why;
   if (r.Has("runbook_base_url") && !IsValidHttpUrl(g.runbook_base_url, &why)) {
-    r.FailKey("runbook_base_url", why + ", got " + QuoteForMessage(g.runbook_base_url));
+    // Never quote the value: it may hold user:password@ (that is one of the
+    // reasons it is refused), and this message reaches logs and /-/reload.
+    r.FailKey("runbook_base_url", why);
   }
   r.Finish();
   return g;

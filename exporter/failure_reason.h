@@ -22,6 +22,7 @@ enum class FailureReason {
   kInvalidBody,         // body could not be parsed where parsing is required
   kCheckFailed,         // body parsed, but a check it carries failed
   kCredentials,         // a credentials file could not be read
+  kEmpty,               // answered, but nothing in it yet (a metrics page with no samples)
   kOther,               // anything not above; look at the debug output of /probe
   kCount
 };
@@ -31,7 +32,7 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(FailureReason:
         "none",         "timeout",   "dns",           "connection_refused",
         "connection_error", "tls",   "too_many_redirects", "protocol_error", "body_too_large",
         "http_status",  "unauthorized", "invalid_body", "check_failed",
-        "credentials",  "other",
+        "credentials",  "empty",     "other",
 };
 
 inline std::string_view FailureReasonName(FailureReason r) {

@@ -60,6 +60,21 @@ size_t WriteHeader(char* data, size_t size, size_t nmemb, void* userdata) {
   return n;
 }
 
+// End of the first credential-carrying header name in `line` (any case,
+// anywhere in the line), or npos.
+size_t FindCredentialHeader(std::string_view line) {
+  static constexpr std::string_view kNames[] = {"authorization", "cookie"};
+  for (size_t i = 0; i < line.size(); ++i) {
+    for (std::string_view name : kNames) {
+      if (line.size() - i >= name.size() &&
+          strncasecmp(line.data() + i, name.data(), name.size()) == 0) {
+        return i + name.size();
+      }
+    }
+  }
+  return std::string_view::npos;
+}
+
 int DebugCallback(CURL*, curl_infotype type, char* data, size_t size, void* userdata) {
   auto* t = static_cast<HttpTransfer*>(userdata);
   if (!t->debug) return 0;
@@ -78,10 +93,12 @@ int DebugCallback(CURL*, curl_infotype type, char* data, size_t size, void* user
     std::string_view line = Trim(text.substr(pos, end - pos));
     pos = end + 1;
     if (line.empty()) continue;
-    std::string_view v;
-    if (HeaderIs(line, "Authorization", &v) || HeaderIs(line, "Proxy-Authorization", &v) ||
-        HeaderIs(line, "Cookie", &v)) {
-      t->debug->Line(std::string(prefix) + std::string(line.substr(0, line.find(':'))) + ": <secret>");
+    // Credentials can show up anywhere in a line, not only as a header of
+    // their own: HTTP/2 logs request headers as "h2h3 [authorization: ...]".
+    // Such a line keeps what comes up to the header name.
+    if (const size_t end = FindCredentialHeader(line); end != std::string_view::npos) {
+      t->debug->Line(std::string(prefix) + std::string(line.substr(0, std::min<size_t>(end, 512))) +
+                     ": <secret>");
     } else {
       t->debug->Line(std::string(prefix) + std::string(line.substr(0, 512)));
     }
@@ -116,6 +133,10 @@ void PrepareEasy(CURL* easy, HttpTransfer& t) {
   std::string url = r.url;
 
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  // When a transfer times out during a name lookup, libcurl 7.88 waits for
+  // its resolver thread inside curl_multi_perform, stalling every probe on
+  // the loop; QUICK_EXIT lets the thread finish on its own instead.
+  curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t.errbuf);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, kUserAgent.data());
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -206,7 +227,18 @@ void PrepareEasy(CURL* easy, HttpTransfer& t) {
     curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(easy, CURLOPT_FORBID_REUSE, 1L);
   }
-  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.body_size_limit));
+  if (r.connect_only) {
+    // The multi interface reports the transfer done once connected (and,
+    // for https, handshaken); no request goes out. Removing the handle from
+    // the multi handle closes the connection. A connect check is about the
+    // address itself, so no proxy from the environment is used.
+    curl_easy_setopt(easy, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
+  }
+  // Not for HEAD: libcurl would reject the Content-Length of a body it never reads.
+  if (r.method != "HEAD") {
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.body_size_limit));
+  }
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &WriteBody);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &WriteHeader);

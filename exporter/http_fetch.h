@@ -38,6 +38,9 @@ struct HttpRequest {
   bool follow_redirects = true;
   int max_redirects = 10;
   bool keep_alive = false;                  // false: fresh connection per request
+  // Connect (and, for https, handshake) only, then end the transfer: no
+  // request is sent and status stays 0. Used by kind: tcp.
+  bool connect_only = false;
   std::chrono::milliseconds timeout{5000};
 };
 

@@ -25,6 +25,26 @@ enum class FamilyId : size_t {
   kHttpStatusCode,
   kClockSkewSeconds,
   kTlsCertExpiryTimestampSeconds,
+  // kind: readiness
+  kReadinessCheckOk,
+  // kind: cluster
+  kClusterLeaderKnown,
+  kClusterIsLeader,
+  kClusterReplicationReady,
+  kClusterLeaderChangesTotal,
+  kClusterFollowerLagEntries,
+  // kind: scrape
+  kScrapeUp,
+  kScrapeSamples,
+  kScrapeExpectedMetricPresent,
+  kTargetRestartsTotal,
+  kTargetFdUtilization,
+  kScrapePrometheusTargetUp,
+  // kind: kubernetes_pvc
+  kPvcPhase,
+  kPvcPendingSeconds,
+  kPvcLastEventInfo,
+  kStorageClassDefaultPresent,
   kCount
 };
 

@@ -93,7 +93,7 @@ class Scheduler : public Fetcher {
   ProbeTable* table_;
   CURLM* multi_ = nullptr;
   std::thread thread_;
-  std::thread::id loop_id_;
+  std::atomic<std::thread::id> loop_id_{};
   std::atomic<bool> stop_{false};
 
   std::mutex cmd_mu_;

@@ -87,6 +87,20 @@ void SampleWriter::Add(FamilyId f, std::string_view l1, std::string_view v1,
   b += '\n';
 }
 
+void SampleWriter::Add(FamilyId f, std::span<const LabelView> labels, double value) {
+  std::string& b = Begin(f, "");
+  for (const auto& [name, v] : labels) {
+    b += ',';
+    b += name;
+    b += "=\"";
+    AppendEscapedLabelValue(b, v);
+    b += '"';
+  }
+  b += "} ";
+  AppendSampleValue(b, value);
+  b += '\n';
+}
+
 void SampleWriter::AddHistogram(FamilyId f, const double* bounds,
                                 const uint64_t* cumulative_counts, size_t n, uint64_t count,
                                 double sum) {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,9 @@ class SampleWriter {
   void Add(FamilyId f, std::string_view label, std::string_view label_value, double value);
   void Add(FamilyId f, std::string_view l1, std::string_view v1, std::string_view l2,
            std::string_view v2, double value);
+  // Any number of extra labels (name, value), in the order given.
+  using LabelView = std::pair<std::string_view, std::string_view>;
+  void Add(FamilyId f, std::span<const LabelView> labels, double value);
   // Histogram with cumulative bucket counts (one per bound, +Inf = count).
   void AddHistogram(FamilyId f, const double* bounds, const uint64_t* cumulative_counts,
                     size_t n, uint64_t count, double sum);

@@ -157,7 +157,11 @@ std::string LandingPage(App& app) {
   return h;
 }
 
-void ServeProbe(App& app, mg_connection* conn) {
+// /probe runs at most this many probes at once: each holds a web thread
+// until its probe ends, and the threads must stay free for /metrics.
+constexpr int kMaxConcurrentProbeRuns = 4;
+
+void ServeProbe(App& app, std::atomic<int>& active, mg_connection* conn) {
   std::string service, probe, debug_s;
   CivetServer::getParam(conn, "service", service);
   CivetServer::getParam(conn, "probe", probe);
@@ -175,6 +179,16 @@ void ServeProbe(App& app, mg_connection* conn) {
              "\"; /probe only runs probes of the configuration\n");
     return;
   }
+  if (active.fetch_add(1) >= kMaxConcurrentProbeRuns) {
+    --active;
+    Send(conn, 429, "text/plain; charset=utf-8",
+         "too many /probe requests running; try again shortly\n", "Retry-After: 1\r\n");
+    return;
+  }
+  struct Release {
+    std::atomic<int>& n;
+    ~Release() { --n; }
+  } release{active};
   const bool debug = debug_s == "true" || debug_s == "1";
   auto log = debug ? std::make_shared<DebugLog>() : nullptr;
 
@@ -303,7 +317,7 @@ void WebServer::Start() {
            "configuration reload failed; the running configuration is kept:\n" + err + "\n");
     }
   });
-  add("/probe$", [&app](mg_connection* c) { ServeProbe(app, c); });
+  add("/probe$", [&app, this](mg_connection* c) { ServeProbe(app, probe_runs_, c); });
   add("/", [&app](mg_connection* c) {
     const mg_request_info* ri = mg_get_request_info(c);
     if (ri && ri->local_uri && std::strcmp(ri->local_uri, "/") != 0) {

@@ -3,6 +3,7 @@
 // scheduled probe.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,7 @@ class WebServer {
   App& app_;
   std::string listen_;
   int port_ = 0;
+  std::atomic<int> probe_runs_{0};  // /probe requests running now
   std::unique_ptr<CivetServer> server_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;
 };

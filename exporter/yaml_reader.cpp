@@ -321,6 +321,11 @@ std::chrono::milliseconds MapReader::PositiveDuration(std::string_view key,
     FailKey(key, "expected a duration greater than zero like 15s or 500ms, got " +
                      DescribeNode(Lookup(key)));
   }
+  // Schedules add these to steady_clock time points; a day is far beyond
+  // any useful probe interval and keeps that arithmetic clear of overflow.
+  if (d > std::chrono::hours(24)) {
+    FailKey(key, "expected a duration of at most 24h, got " + DescribeNode(Lookup(key)));
+  }
   return d;
 }
 

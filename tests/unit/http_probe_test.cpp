@@ -342,8 +342,10 @@ TEST(HttpProbeTest, ClosedPortIsConnectionRefused) {
   EXPECT_EQ(V(text, "p", "triage_probe_failures_total", {L("reason", "connection_refused")}), n)
       << text;
   EXPECT_EQ(V(text, "p", "triage_http_responses_total"), std::nullopt) << text;
-  // Without a response there is no status, version or Retry-After to report.
-  EXPECT_EQ(V(text, "p", "triage_http_status_code"), std::nullopt) << text;
+  // Without a response the last-response gauges read 0 and the version is unknown.
+  EXPECT_EQ(V(text, "p", "triage_http_status_code"), 0) << text;
+  EXPECT_EQ(V(text, "p", "triage_http_retry_after_seconds"), 0) << text;
+  EXPECT_EQ(V(text, "p", "triage_http_version"), std::nullopt) << text;
 }
 
 // ---- 5. bodies over body_size_limit -------------------------------------------------------------
@@ -812,6 +814,31 @@ TEST(RawServerTest, DestructorReleasesSilentConnectionsQuickly) {
   // About 100 ms by design; the bound here only catches a destructor that hangs.
   EXPECT_LT(took, seconds(1));
   EXPECT_EQ(reply.status, 0);  // the connection was closed without an answer
+}
+
+}  // namespace
+}  // namespace triage
+
+namespace triage {
+namespace {
+
+// libcurl logs HTTP/2 request headers as text lines, where the Basic
+// credentials appear base64-encoded: the debug log must mask that form too.
+TEST(HttpProbeParseTest, BasicAuthIsMaskedInBase64Form) {
+  testing::TempDir dir;
+  HttpProbeConfig c;
+  c.url = "http://127.0.0.1:1/";
+  c.basic_user = "alice";
+  c.basic_password = std::make_shared<SecretFile>(dir.Write("pw", "hunter2\n"));
+  ASSERT_TRUE(c.basic_password->Load().empty());
+  DebugLog log;
+  HttpRequest req;
+  ASSERT_TRUE(BuildHttpRequest(c, std::chrono::seconds(1), req, &log));
+  log.Line("* h2h3 [authorization: Basic YWxpY2U6aHVudGVyMg==]");
+  log.Line("sent hunter2");
+  const std::string text = log.Text();
+  EXPECT_EQ(text.find("YWxpY2U6aHVudGVyMg=="), std::string::npos) << text;
+  EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
 }
 
 }  // namespace

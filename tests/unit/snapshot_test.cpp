@@ -88,5 +88,19 @@ TEST(SnapshotTest, FamiliesAreGroupedWithOneHeaderEach) {
                 "triage_http_responses_total{probe=\"b\",code=\"200\"} 1\n");
 }
 
+TEST(SnapshotTest, WriterTakesAnyNumberOfLabelsInOrder) {
+  SampleWriter w("service=\"s\",probe=\"p\"");
+  const SampleWriter::LabelView three[] = {
+      {"namespace", "ns"}, {"persistentvolumeclaim", "data-\"0\""}, {"phase", "Bound"}};
+  w.Add(FamilyId::kPvcPhase, three, 1);
+  w.Add(FamilyId::kStorageClassDefaultPresent, std::span<const SampleWriter::LabelView>(), 0);
+  const Snapshot s = w.Finish();
+  EXPECT_EQ(s.Fragment(FamilyId::kPvcPhase),
+            "triage_pvc_phase{service=\"s\",probe=\"p\",namespace=\"ns\","
+            "persistentvolumeclaim=\"data-\\\"0\\\"\",phase=\"Bound\"} 1\n");
+  EXPECT_EQ(s.Fragment(FamilyId::kStorageClassDefaultPresent),
+            "triage_storageclass_default_present{service=\"s\",probe=\"p\"} 0\n");
+}
+
 }  // namespace
 }  // namespace triage

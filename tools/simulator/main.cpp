@@ -1,9 +1,14 @@
-// triage_simulator: serves an imitation of the Echo API server with
-// switchable failure modes, so the exporter can be demonstrated and tested
-// without a real deployment. See tools/simulator/simulator.h for the routes.
+// triage_simulator: serves an imitation of one of the systems of the
+// troubleshooting guides (the Echo API server, a dataplane node, or a
+// Kubernetes API server holding a PersistentVolumeClaim), with switchable
+// failure modes, so the exporter can be demonstrated and tested without a
+// real deployment. One process plays one system (--system); the demo starts
+// one per system, each on its own port. See tools/simulator/simulator.h and
+// the *_system.h files for the routes and modes.
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -25,26 +30,60 @@ using triage::sim::SimulatorOptions;
 
 constexpr std::string_view kProgram = "triage_simulator";
 
+// The listening address when --listen-address is not given: one port per
+// system, so that the three can run side by side.
+std::string DefaultListenAddress(std::string_view system) {
+  if (system == "node") return "127.0.0.1:18082";
+  if (system == "kube") return "127.0.0.1:18083";
+  return "127.0.0.1:18081";
+}
+
+// "  echo  ok, unauthorized, ..." wrapped at 80 columns.
+std::string ModeList(const std::string& system) {
+  const std::string indent = "              ";
+  std::string out = "  " + system + std::string(indent.size() - 2 - system.size(), ' ');
+  size_t column = out.size();
+  const auto& modes = Simulator::Modes(system);
+  for (size_t i = 0; i < modes.size(); ++i) {
+    const std::string word = modes[i] + (i + 1 < modes.size() ? "," : "");
+    if (column + 1 + word.size() > 80 && column > indent.size()) {
+      out += "\n" + indent;
+      column = indent.size();
+    } else if (column > indent.size()) {
+      out += " ";
+      ++column;
+    }
+    out += word;
+    column += word.size();
+  }
+  return out + "\n";
+}
+
 void PrintUsage() {
-  std::string modes;
-  for (const auto& m : Simulator::Modes()) modes += (modes.empty() ? "" : ", ") + m;
   std::cout << "Usage: " << kProgram << " [flags]\n"
             << "\n"
-            << "Imitates the Echo API server, failing on demand.\n"
+            << "Imitates one system of the troubleshooting guides, failing on demand.\n"
             << "\n"
             << "Flags:\n"
-            << "  --listen-address=HOST:PORT  address to serve on (default 127.0.0.1:18081;\n"
+            << "  --system=NAME               system to play: echo (default; the Echo API\n"
+            << "                              server), node (a dataplane node) or kube (a\n"
+            << "                              Kubernetes API server with a PersistentVolumeClaim)\n"
+            << "  --listen-address=HOST:PORT  address to serve on (default 127.0.0.1:18081 for\n"
+            << "                              echo, :18082 for node, :18083 for kube;\n"
             << "                              port 0 picks a free port)\n"
             << "  --mode=NAME                 initial mode (default ok)\n"
             << "  --scenario=FILE             YAML schedule of modes to play (see\n"
-            << "                              tools/simulator/scenarios/demo.yaml)\n"
-            << "  --token-file=FILE           require this bearer token on /api/v2/* and /metrics\n"
-            << "  --retry-after=SECONDS       Retry-After sent with 429 (default 1)\n"
+            << "                              tools/simulator/scenarios/demo.yaml, node-demo.yaml,\n"
+            << "                              kube-demo.yaml)\n"
+            << "  --token-file=FILE           require this bearer token (echo: /api/v2/* and\n"
+            << "                              /metrics; node: /api/v1/* and /metrics; kube: all)\n"
+            << "  --retry-after=SECONDS       Retry-After sent with echo's 429 (default 1)\n"
             << "  --date-offset=SECONDS       shift the Date header to imitate clock skew\n"
             << "  --help                      show this text\n"
             << "\n"
-            << "Modes: " << modes << "\n"
-            << "\n"
+            << "Modes of each system (every system also has hang: requests get no answer):\n";
+  for (const auto& system : triage::sim::SystemNames()) std::cout << ModeList(system);
+  std::cout << "\n"
             << "Switch modes at run time (no token needed):\n"
             << "  curl -X POST 'http://127.0.0.1:18081/-/mode?mode=rate_limited'\n";
 }
@@ -86,7 +125,7 @@ std::string HostOf(const std::string& address) {
 
 int main(int argc, char** argv) {
   SimulatorOptions options;
-  options.listen_address = "127.0.0.1:18081";
+  std::optional<std::string> listen_address;
   std::string mode = "ok";
   std::optional<std::string> scenario_path;
 
@@ -104,7 +143,9 @@ int main(int argc, char** argv) {
     const std::string value(arg.substr(eq + 1));
     if (name == "listen-address") {
       if (value.empty()) Fail("--listen-address must not be empty");
-      options.listen_address = value;
+      listen_address = value;
+    } else if (name == "system") {
+      options.system = value;
     } else if (name == "mode") {
       mode = value;
     } else if (name == "scenario") {
@@ -124,12 +165,22 @@ int main(int argc, char** argv) {
     }
   }
 
+  const auto& systems = triage::sim::SystemNames();
+  if (std::find(systems.begin(), systems.end(), options.system) == systems.end()) {
+    std::string known;
+    for (const auto& s : systems) known += (known.empty() ? "" : ", ") + s;
+    Fail("unknown system \"" + options.system + "\"; expected one of: " + known);
+  }
+  options.listen_address = listen_address.value_or(DefaultListenAddress(options.system));
+
   Simulator sim(options);
-  if (!sim.SetMode(mode)) Fail("unknown mode \"" + mode + "\" (see --help for the list)");
+  if (!sim.SetMode(mode)) {
+    Fail("unknown mode \"" + mode + "\" for the " + options.system + " system (see --help for the list)");
+  }
   std::optional<triage::sim::Scenario> scenario;
   if (scenario_path) {
     try {
-      scenario = triage::sim::LoadScenarioFile(*scenario_path);
+      scenario = triage::sim::LoadScenarioFile(*scenario_path, options.system);
     } catch (const std::exception& e) {
       Fail(e.what());
     }
@@ -152,6 +203,7 @@ int main(int argc, char** argv) {
   // Tests parse this line from stdout; the log line says the same on stderr.
   std::cout << "listening address=" << address << std::endl;
   triage::LogInfo("listening", {{"address", address},
+                                {"system", options.system},
                                 {"mode", sim.mode()},
                                 {"token_required", options.token.empty() ? "false" : "true"}});
   if (scenario) {

@@ -8,21 +8,23 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "exporter/civet_stop.h"
 #include "exporter/log.h"
 #include "exporter/yaml_reader.h"
+#include "tools/simulator/echo_system.h"
+#include "tools/simulator/kube_system.h"
+#include "tools/simulator/node_system.h"
 
 namespace triage::sim {
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
 using json = nlohmann::ordered_json;  // keeps keys in the order written
 
 constexpr std::string_view kModeHang = "hang";
-constexpr std::string_view kDocsUrl = "https://example.invalid/echo/docs/api-versions";
 
 // civetweb reports why mg_start failed (e.g. "cannot bind to ...: Address
 // already in use") only through the log_message callback, and it runs that
@@ -40,6 +42,9 @@ int CivetLogMessage(const mg_connection*, const char* message) {
 std::string_view ReasonPhrase(int status) {
   switch (status) {
     case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -80,34 +85,37 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-// True for `prefix` itself and for anything below it ("/api/v2/whoami").
-bool UnderPrefix(std::string_view path, std::string_view prefix) {
-  if (path.substr(0, prefix.size()) != prefix) return false;
-  return path.size() == prefix.size() || path[prefix.size()] == '/';
+// The systems, with their own mode lists and factories.
+struct SystemEntry {
+  std::string name;
+  const std::vector<std::string>& (*modes)();
+  std::unique_ptr<System> (*make)(const SimulatorOptions&);
+};
+
+const std::vector<SystemEntry>& Registry() {
+  static const std::vector<SystemEntry> kSystems = {
+      {"echo", &EchoModes,
+       [](const SimulatorOptions& o) -> std::unique_ptr<System> { return std::make_unique<EchoSystem>(o); }},
+      {"node", &NodeModes,
+       [](const SimulatorOptions& o) -> std::unique_ptr<System> { return std::make_unique<NodeSystem>(o); }},
+      {"kube", &KubeModes,
+       [](const SimulatorOptions& o) -> std::unique_ptr<System> { return std::make_unique<KubeSystem>(o); }},
+  };
+  return kSystems;
 }
 
-std::string ErrorBody(std::string_view message, std::string_view code) {
-  return json{{"error", message}, {"code", code}}.dump();
+const SystemEntry& FindSystem(std::string_view name) {
+  for (const auto& e : Registry()) {
+    if (e.name == name) return e;
+  }
+  std::string known;
+  for (const auto& e : Registry()) known += (known.empty() ? "" : ", ") + e.name;
+  throw std::invalid_argument("unknown system \"" + std::string(name) + "\"; expected one of: " + known);
 }
 
-// Same keys as the real server's answer for the retired v1 surface.
-std::string RemovedV1Body() {
-  return json{{"error", "the /api/v1 surface no longer exists; call /api/v2 instead"},
-              {"code", "gone"},
-              {"removed_version", "v1"},
-              {"preferred", "v2"},
-              {"docs", kDocsUrl}}
-      .dump();
-}
-
-bool IsKnownMode(std::string_view mode) {
-  const auto& modes = Simulator::Modes();
-  return std::find(modes.begin(), modes.end(), mode) != modes.end();
-}
-
-std::string JoinModes() {
+std::string JoinModes(const std::vector<std::string>& modes) {
   std::string out;
-  for (const auto& m : Simulator::Modes()) {
+  for (const auto& m : modes) {
     if (!out.empty()) out += ", ";
     out += m;
   }
@@ -116,7 +124,7 @@ std::string JoinModes() {
 
 // One entry of the steps list: a map with a known mode and a positive duration.
 ScenarioStep ReadStep(const YAML::Node& item, const YAML::Node& steps, const std::string& file,
-                      size_t index) {
+                      size_t index, std::string_view system) {
   const std::string what = "step #" + std::to_string(index);
   RequireMapItem(item, steps, file, what, "expected a map with keys mode and duration");
   MapReader r(item, file, what);
@@ -125,9 +133,11 @@ ScenarioStep ReadStep(const YAML::Node& item, const YAML::Node& steps, const std
   r.Finish();  // first, so that a misspelt key is not reported as a missing one
   ScenarioStep step;
   step.mode = r.RequiredString("mode");
-  if (!IsKnownMode(step.mode)) {
+  const auto& modes = Simulator::Modes(system);
+  if (std::find(modes.begin(), modes.end(), step.mode) == modes.end()) {
     r.Fail(r.Node("mode"), "unknown mode " + QuoteForMessage(step.mode) + " in " + what +
-                               "; expected one of the known modes: " + JoinModes());
+                               "; expected one of the modes of the " + std::string(system) +
+                               " system: " + JoinModes(modes));
   }
   if (!r.Has("duration")) {
     r.Fail(item, "missing required key \"duration\" in " + what +
@@ -139,9 +149,89 @@ ScenarioStep ReadStep(const YAML::Node& item, const YAML::Node& steps, const std
 
 }  // namespace
 
+// ---- systems ------------------------------------------------------------------
+
+const std::vector<std::string>& SystemNames() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const auto& e : Registry()) names.push_back(e.name);
+    return names;
+  }();
+  return kNames;
+}
+
+std::unique_ptr<System> MakeSystem(std::string_view name, const SimulatorOptions& options) {
+  return FindSystem(name).make(options);
+}
+
+// ---- request and response -------------------------------------------------------
+
+IncomingRequest::IncomingRequest(mg_connection* conn) : conn_(conn) {
+  const mg_request_info* ri = mg_get_request_info(conn);
+  if (ri->request_method != nullptr) method_ = ri->request_method;
+  if (ri->local_uri != nullptr) path_ = ri->local_uri;
+  if (ri->query_string != nullptr) query_ = ri->query_string;
+}
+
+std::optional<std::string> IncomingRequest::QueryParam(std::string_view name) const {
+  if (query_.empty()) return std::nullopt;
+  // The decoded value is never longer than the raw query string.
+  std::string buf(query_.size() + 1, '\0');
+  const std::string key(name);
+  const int n = mg_get_var(query_.data(), query_.size(), key.c_str(), buf.data(), buf.size());
+  if (n < 0) return std::nullopt;
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
+std::optional<std::string_view> IncomingRequest::Header(std::string_view name) const {
+  const std::string key(name);
+  const char* value = mg_get_header(conn_, key.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string_view(value);
+}
+
+bool IncomingRequest::HasBearer(std::string_view token) const {
+  const auto header = Header("Authorization");
+  if (!header) return false;
+  constexpr std::string_view kScheme = "Bearer ";
+  const std::string_view value = *header;
+  if (value.size() < kScheme.size()) return false;
+  // The scheme name is case-insensitive (RFC 9110 section 11.1).
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(value[i])) !=
+        std::tolower(static_cast<unsigned char>(kScheme[i]))) {
+      return false;
+    }
+  }
+  return ConstantTimeEquals(value.substr(kScheme.size()), token);
+}
+
+void Responder::Send(int status, std::string_view content_type, std::string_view body,
+                     const Headers& headers) {
+  if (sent_) return;
+  sent_ = true;
+  const std::time_t now = std::time(nullptr) + date_offset_seconds_;
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(ReasonPhrase(status)) +
+                     "\r\nDate: " + HttpDate(now) + "\r\nContent-Type: " + std::string(content_type) +
+                     "\r\nContent-Length: " + std::to_string(body.size()) +
+                     "\r\nConnection: close\r\n";
+  for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
+  head += "\r\n";
+  mg_write(conn_, head.data(), head.size());
+  const mg_request_info* ri = mg_get_request_info(conn_);
+  const bool is_head = ri->request_method != nullptr && std::string_view(ri->request_method) == "HEAD";
+  if (!is_head && !body.empty()) mg_write(conn_, body.data(), body.size());
+}
+
+void Responder::Json(int status, std::string_view body, const Headers& headers) {
+  Send(status, "application/json", body, headers);
+}
+
 // ---- scenario file ----------------------------------------------------------
 
-Scenario LoadScenarioFile(const std::string& path) {
+Scenario LoadScenarioFile(const std::string& path, std::string_view system) {
+  FindSystem(system);  // an unknown system is the caller's mistake, not the file's
   const YAML::Node root = ParseSingleYamlDocument(ReadConfigText(path), path);
   if (!root.IsDefined() || root.IsNull()) {
     throw ConfigError(FormatConfigError(
@@ -157,7 +247,7 @@ Scenario LoadScenarioFile(const std::string& path) {
       "steps", "expected a non-empty list of steps, each with a mode and a duration");
   size_t index = 0;
   for (const auto& item : steps) {
-    scenario.steps.push_back(ReadStep(item, steps, path, ++index));
+    scenario.steps.push_back(ReadStep(item, steps, path, ++index, system));
   }
   return scenario;
 }
@@ -190,15 +280,35 @@ class Simulator::Handler : public CivetHandler {
 // ---- Simulator ----------------------------------------------------------------
 
 Simulator::Simulator(SimulatorOptions options)
-    : options_(std::move(options)), rng_(std::random_device{}()) {}
+    : options_(std::move(options)),
+      system_(MakeSystem(options_.system, options_)),
+      modes_(Modes(options_.system)) {}
 
 Simulator::~Simulator() { Stop(); }
 
-const std::vector<std::string>& Simulator::Modes() {
-  static const std::vector<std::string> kModes = {
-      "ok", "unauthorized", "forbidden", "gone", "rate_limited",
-      "backend_failure", "shutting_down", "garbage", "hang"};
-  return kModes;
+const std::vector<std::string>& Simulator::Modes(std::string_view system) {
+  // Built once for all systems, so the references handed out stay valid.
+  static const std::map<std::string, std::vector<std::string>, std::less<>> kModes = [] {
+    std::map<std::string, std::vector<std::string>, std::less<>> m;
+    for (const auto& e : Registry()) {
+      std::vector<std::string> modes = e.modes();
+      modes.emplace_back(kModeHang);
+      m.emplace(e.name, std::move(modes));
+    }
+    return m;
+  }();
+  const auto it = kModes.find(system);
+  if (it == kModes.end()) {
+    FindSystem(system);  // throws with the list of systems
+    throw std::invalid_argument("unknown system");
+  }
+  return it->second;
+}
+
+std::string_view Simulator::system() const { return system_->name(); }
+
+bool Simulator::IsKnownMode(std::string_view mode) const {
+  return std::find(modes_.begin(), modes_.end(), mode) != modes_.end();
 }
 
 void Simulator::Start() {
@@ -208,8 +318,7 @@ void Simulator::Start() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = false;
   }
-  start_time_seconds_ =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  system_->OnStart(std::chrono::system_clock::now());
 
   const std::vector<std::string> civet_options = {
       "listening_ports", options_.listen_address,
@@ -274,6 +383,9 @@ bool Simulator::SetMode(std::string_view mode) {
     std::lock_guard<std::mutex> lock(mu_);
     if (mode_ == mode) return true;
     previous = std::exchange(mode_, std::string(mode));
+    // Under the lock: a request that reads the new mode also sees the state
+    // the system set up for it (a fresh start time, a new claim, ...).
+    system_->OnModeEntered(mode_, std::chrono::system_clock::now());
   }
   cv_.notify_all();  // releases hanging requests when leaving hang
   LogInfo("mode switched", {{"mode", mode}, {"previous", previous}});
@@ -289,7 +401,8 @@ void Simulator::PlayScenario(Scenario scenario) {
   std::chrono::milliseconds total{0};
   for (const auto& step : scenario.steps) {
     if (!IsKnownMode(step.mode)) {
-      throw std::invalid_argument("scenario: unknown mode \"" + step.mode + "\"");
+      throw std::invalid_argument("scenario: unknown mode \"" + step.mode + "\" for the " +
+                                  std::string(system()) + " system");
     }
     total += std::max(step.duration, std::chrono::milliseconds{0});
   }
@@ -328,11 +441,10 @@ void Simulator::StopScenario() {
 // ---- request handling -----------------------------------------------------------
 
 void Simulator::Serve(mg_connection* conn) {
-  const mg_request_info* ri = mg_get_request_info(conn);
-  const std::string_view method = ri->request_method != nullptr ? ri->request_method : "";
-  const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
+  IncomingRequest req(conn);
+  Responder res(conn, options_.date_offset_seconds);
 
-  if (path == "/-/mode") return ServeAdmin(conn, method);
+  if (req.path() == "/-/mode") return ServeAdmin(req, res);
 
   // A wedged server answers nothing at all, so hang comes before every other
   // decision (including the bearer check). A request that had to wait is
@@ -340,24 +452,8 @@ void Simulator::Serve(mg_connection* conn) {
   // close the connection (keep-alive is off), and the client sees an empty
   // reply.
   if (WaitWhileHanging()) return;
-  const std::string mode = this->mode();
-
-  if (path == "/health" || path == "/ready") {
-    if (method != "GET") return RespondJson(conn, 405, R"({"error":"method not allowed"})", {{"Allow", "GET"}});
-    if (path == "/health") return RespondJson(conn, 200, R"({"status":"ok"})");
-    if (mode == "shutting_down") return RespondJson(conn, 503, R"({"status":"draining"})");
-    return RespondJson(conn, 200, R"({"status":"ready"})");
-  }
-  if (UnderPrefix(path, "/api/v1")) {
-    CountRequest("/api/v1", 410);
-    return RespondJson(conn, 410, RemovedV1Body());
-  }
-  if (UnderPrefix(path, "/api/v2")) return ServeApiV2(conn, path, mode);
-  if (path == "/metrics") {
-    if (method != "GET") return RespondJson(conn, 405, R"({"error":"method not allowed"})", {{"Allow", "GET"}});
-    return ServeMetrics(conn);
-  }
-  RespondJson(conn, 404, R"({"error":"not found"})");
+  system_->Serve(req, res, mode());
+  if (!res.sent()) res.Json(404, R"({"error":"not found"})");
 }
 
 bool Simulator::WaitWhileHanging() {
@@ -368,152 +464,19 @@ bool Simulator::WaitWhileHanging() {
   return true;
 }
 
-void Simulator::ServeAdmin(mg_connection* conn, std::string_view method) {
-  const json modes = Modes();
-  if (method == "GET") {
-    return RespondJson(conn, 200, json{{"mode", mode()}, {"modes", modes}}.dump());
+void Simulator::ServeAdmin(IncomingRequest& req, Responder& res) {
+  const json modes = modes_;
+  if (req.method() == "GET") {
+    return res.Json(200, json{{"mode", mode()}, {"modes", modes}, {"system", system()}}.dump());
   }
-  if (method == "POST" || method == "PUT") {
-    const mg_request_info* ri = mg_get_request_info(conn);
-    std::string wanted;
-    if (ri->query_string != nullptr) {
-      char buf[64];
-      const int n = mg_get_var(ri->query_string, std::strlen(ri->query_string), "mode", buf, sizeof buf);
-      if (n >= 0) wanted.assign(buf, static_cast<size_t>(n));
-    }
+  if (req.method() == "POST" || req.method() == "PUT") {
+    const std::string wanted = req.QueryParam("mode").value_or("");
     if (!SetMode(wanted)) {
-      return RespondJson(conn, 400, json{{"error", "unknown mode"}, {"modes", modes}}.dump());
+      return res.Json(400, json{{"error", "unknown mode"}, {"modes", modes}}.dump());
     }
-    return RespondJson(conn, 200, json{{"mode", wanted}}.dump());
+    return res.Json(200, json{{"mode", wanted}}.dump());
   }
-  RespondJson(conn, 405, R"({"error":"method not allowed"})", {{"Allow", "GET, POST, PUT"}});
-}
-
-void Simulator::ServeApiV2(mg_connection* conn, std::string_view path, const std::string& mode) {
-  const std::string route = "/api/v2";
-  auto reply = [&](int status, const std::string& body, const Headers& headers = {}) {
-    CountRequest(route, status);
-    RespondJson(conn, status, body, headers);
-  };
-
-  if (!Authorized(conn)) {
-    return reply(401, ErrorBody("missing or invalid bearer token", "unauthorized"),
-                 {{"WWW-Authenticate", "Bearer"}});
-  }
-  if (mode == "ok") {
-    if (path == "/api/v2/whoami") {
-      return reply(200, json{{"subject", "demo"}, {"allowed_clusters", {"prod-eu-1"}}}.dump());
-    }
-    return reply(200, R"({"status":"ok"})");
-  }
-  if (mode == "unauthorized") {
-    return reply(401, ErrorBody("bearer no longer accepted: rotated and the grace window has passed",
-                                "unauthorized"),
-                 {{"WWW-Authenticate", "Bearer"}});
-  }
-  if (mode == "forbidden") {
-    return reply(403, ErrorBody("this tenant-scoped bearer may not reach the requested cluster or tool",
-                                "tenant_scoped_bearer_refused"));
-  }
-  if (mode == "gone") return reply(410, RemovedV1Body());
-  if (mode == "rate_limited") {
-    return reply(429, ErrorBody("rate limit bucket for this bearer is empty", "rate_limited"),
-                 {{"Retry-After", std::to_string(options_.retry_after_429)}});
-  }
-  if (mode == "backend_failure") {
-    return reply(500, json{{"error", "tool backend failure"},
-                           {"code", "tool_backend_failure"},
-                           {"tool", "fleet.cluster.summary"},
-                           {"req_id", RandomRequestId()}}
-                          .dump());
-  }
-  if (mode == "shutting_down") {
-    return reply(503, ErrorBody("server is draining before shutdown", "shutting_down"),
-                 {{"Retry-After", "5"}});
-  }
-  // garbage: what a crashing proxy in front of the server might send instead
-  // of the JSON contract (deliberately truncated HTML).
-  CountRequest(route, 500);
-  Respond(conn, 500, "text/html; charset=utf-8",
-          "<html><body><h1>upstream exploded</h1><p>stack trace follows");
-}
-
-bool Simulator::Authorized(mg_connection* conn) const {
-  if (options_.token.empty()) return true;
-  const char* header = mg_get_header(conn, "Authorization");
-  if (header == nullptr) return false;
-  constexpr std::string_view kScheme = "Bearer ";
-  std::string_view value = header;
-  if (value.size() < kScheme.size()) return false;
-  // The scheme name is case-insensitive (RFC 9110 section 11.1).
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(value[i])) !=
-        std::tolower(static_cast<unsigned char>(kScheme[i]))) {
-      return false;
-    }
-  }
-  return ConstantTimeEquals(value.substr(kScheme.size()), options_.token);
-}
-
-void Simulator::ServeMetrics(mg_connection* conn) {
-  if (!Authorized(conn)) {
-    return RespondJson(conn, 401, ErrorBody("missing or invalid bearer token", "unauthorized"),
-                       {{"WWW-Authenticate", "Bearer"}});
-  }
-  std::string out;
-  out += "# HELP echo_http_requests_total Requests answered under the versioned API prefixes.\n";
-  out += "# TYPE echo_http_requests_total counter\n";
-  {
-    std::lock_guard<std::mutex> lock(metrics_mu_);
-    for (const auto& [key, count] : request_counts_) {
-      out += "echo_http_requests_total{route=\"" + key.first + "\",code=\"" +
-             std::to_string(key.second) + "\"} " + std::to_string(count) + "\n";
-    }
-  }
-  char start[64];
-  std::snprintf(start, sizeof start, "%.3f", start_time_seconds_);
-  out += "# HELP process_start_time_seconds Unix time at which the simulator started serving.\n";
-  out += "# TYPE process_start_time_seconds gauge\n";
-  out += "process_start_time_seconds ";
-  out += start;
-  out += "\n";
-  Respond(conn, 200, "text/plain; version=0.0.4; charset=utf-8", out);
-}
-
-void Simulator::CountRequest(const std::string& route, int code) {
-  std::lock_guard<std::mutex> lock(metrics_mu_);
-  ++request_counts_[{route, code}];
-}
-
-std::string Simulator::RandomRequestId() {
-  uint64_t v;
-  {
-    std::lock_guard<std::mutex> lock(rng_mu_);
-    v = rng_();
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-void Simulator::Respond(mg_connection* conn, int status, std::string_view content_type,
-                        std::string_view body, const Headers& headers) const {
-  const std::time_t now = std::time(nullptr) + options_.date_offset_seconds;
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(ReasonPhrase(status)) +
-                     "\r\nDate: " + HttpDate(now) + "\r\nContent-Type: " + std::string(content_type) +
-                     "\r\nContent-Length: " + std::to_string(body.size()) +
-                     "\r\nConnection: close\r\n";
-  for (const auto& [name, value] : headers) head += name + ": " + value + "\r\n";
-  head += "\r\n";
-  mg_write(conn, head.data(), head.size());
-  const mg_request_info* ri = mg_get_request_info(conn);
-  const bool is_head = ri->request_method != nullptr && std::string_view(ri->request_method) == "HEAD";
-  if (!is_head && !body.empty()) mg_write(conn, body.data(), body.size());
-}
-
-void Simulator::RespondJson(mg_connection* conn, int status, std::string_view body,
-                            const Headers& headers) const {
-  Respond(conn, status, "application/json", body, headers);
+  res.Json(405, R"({"error":"method not allowed"})", {{"Allow", "GET, POST, PUT"}});
 }
 
 }  // namespace triage::sim

@@ -1,28 +1,37 @@
-// A stand-in for the "Echo" API server described in the troubleshooting
-// guide, with switchable failure modes, for demos and tests of the exporter.
+// triage_simulator's core: an HTTP server that imitates one of several
+// systems from the troubleshooting guides, with switchable failure modes, for
+// demos and tests of the exporter.
 //
-// Routes (all JSON bodies carry Content-Type: application/json):
-//   GET  /health, /ready         liveness / readiness (/ready is 503 in shutting_down)
-//   ANY  /api/v1/*               always 410 with the "v1 was removed" body
-//   ANY  /api/v2/*               bearer check (when a token is set), then the mode decides
-//   GET  /metrics                Prometheus text, bearer required when a token is set
-//   GET  /-/mode                 current mode and the list of modes (admin)
+// The core owns everything that does not depend on the system played: the
+// civetweb server, the admin routes, the current mode and how it is switched
+// (directly, over HTTP, or by a scenario), the hang mode, and the response
+// writer with its Date header. A System (one file pair per system) answers
+// every other request according to the current mode:
+//
+//   echo  the "Echo" API server (echo_system.h): /health, /ready, /api/v1/*
+//         (always 410), /api/v2/*, /metrics.
+//   node  a dataplane node (node_system.h): /health, /ready with seven
+//         readiness keys, /api/v1/stats, audit, wiretap, /metrics.
+//   kube  a Kubernetes API server reduced to what a PersistentVolumeClaim
+//         check reads (kube_system.h): claims, their events, StorageClasses.
+//
+// Routes served by the core for every system:
+//   GET  /-/mode                 current mode, the list of modes and the system (admin)
 //   POST|PUT /-/mode?mode=NAME   switch mode (admin)
 //
-// Mode `hang` wedges every non-admin route: the handler parks on a condition
-// variable and the connection is closed without a response once the mode
-// changes or the simulator stops. Admin routes ignore both the token and the
-// hang mode, so a test can always switch the simulator back.
+// Mode `hang` exists in every system and wedges every non-admin route: the
+// handler parks on a condition variable and the connection is closed without
+// a response once the mode changes or the simulator stops. Admin routes
+// ignore both the token and the hang mode, so a test can always switch the
+// simulator back.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <random>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -35,17 +44,91 @@ struct mg_connection;
 namespace triage::sim {
 
 struct SimulatorOptions {
+  // Which system to play: "echo" (default), "node" or "kube"; see SystemNames().
+  std::string system = "echo";
   // civetweb "listening_ports" syntax; port 0 picks a free port (see port()).
   std::string listen_address = "127.0.0.1:0";
-  // When non-empty, /api/v2/* and /metrics require "Authorization: Bearer <token>".
+  // When non-empty, the system's protected routes require
+  // "Authorization: Bearer <token>" (echo: /api/v2/* and /metrics; node:
+  // /api/v1/* and /metrics; kube: every route).
   std::string token;
-  // Value of the Retry-After header sent with 429 in mode rate_limited.
+  // Value of the Retry-After header sent with 429 in echo's mode rate_limited.
   int retry_after_429 = 1;
   // Added to the clock for the Date header, to imitate a skewed server clock.
   int date_offset_seconds = 0;
   // civetweb worker threads; each hanging request occupies one.
   int num_threads = 8;
 };
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Read access to the request being served.
+class IncomingRequest {
+ public:
+  explicit IncomingRequest(mg_connection* conn);
+  std::string_view method() const { return method_; }
+  // The decoded path, without the query string.
+  std::string_view path() const { return path_; }
+  // The raw query string without '?', empty when there is none.
+  std::string_view query() const { return query_; }
+  // The URL-decoded value of a query parameter; nullopt when absent.
+  std::optional<std::string> QueryParam(std::string_view name) const;
+  // A request header (name case-insensitive); nullopt when absent.
+  std::optional<std::string_view> Header(std::string_view name) const;
+  // True when Authorization is "Bearer <token>" (scheme case-insensitive);
+  // the comparison takes the same time wherever the tokens differ.
+  bool HasBearer(std::string_view token) const;
+
+ private:
+  mg_connection* conn_;
+  std::string_view method_;
+  std::string_view path_;
+  std::string_view query_;
+};
+
+// Writes the one response a request gets.
+class Responder {
+ public:
+  Responder(mg_connection* conn, int date_offset_seconds)
+      : conn_(conn), date_offset_seconds_(date_offset_seconds) {}
+  // A complete HTTP/1.1 response: status line, Date (shifted by the
+  // configured offset), Content-Type, Content-Length, `headers`, body (not
+  // sent for HEAD). Only the first call of a request writes anything.
+  void Send(int status, std::string_view content_type, std::string_view body,
+            const Headers& headers = {});
+  void Json(int status, std::string_view body, const Headers& headers = {});
+  bool sent() const { return sent_; }
+
+ private:
+  mg_connection* conn_;
+  int date_offset_seconds_;
+  bool sent_ = false;
+};
+
+// One simulated system. Serve() runs on civetweb's worker threads, several
+// at a time, so an implementation guards whatever state it keeps.
+class System {
+ public:
+  virtual ~System() = default;
+  virtual std::string_view name() const = 0;
+  // The modes the system understands, "ok" first. The core adds "hang".
+  virtual const std::vector<std::string>& Modes() const = 0;
+  // Called by Simulator::Start() (again after a Stop()).
+  virtual void OnStart(std::chrono::system_clock::time_point /*now*/) {}
+  // Called whenever the simulator enters a different mode (never for the
+  // initial "ok"), while the core's mode lock is held: a request that sees
+  // the new mode also sees what this did. It must not call the Simulator.
+  virtual void OnModeEntered(const std::string& /*mode*/,
+                             std::chrono::system_clock::time_point /*now*/) {}
+  // Answers one request (any method, any path except /-/mode) in `mode`,
+  // which is never "hang". A request left unanswered gets a 404.
+  virtual void Serve(IncomingRequest& req, Responder& res, const std::string& mode) = 0;
+};
+
+// The systems that can be played, in the order --help lists them.
+const std::vector<std::string>& SystemNames();
+// Throws std::invalid_argument for a name not in SystemNames().
+std::unique_ptr<System> MakeSystem(std::string_view name, const SimulatorOptions& options);
 
 struct ScenarioStep {
   std::string mode;
@@ -57,19 +140,21 @@ struct Scenario {
   bool loop = true;
 };
 
-// Reads a scenario YAML file:
+// Reads a scenario YAML file for `system`:
 //   loop: true            # optional, default true
 //   steps:
 //     - {mode: ok, duration: 5s}
 // It is read with the exporter's configuration reader (exporter/yaml_reader.h),
 // so it throws triage::ConfigError, a std::runtime_error, with a message
-// "FILE:LINE:COL: ..." on malformed input, unknown keys, unknown modes and
-// durations that are not positive, and "FILE: cannot read: ..." when the file
-// cannot be read.
-Scenario LoadScenarioFile(const std::string& path);
+// "FILE:LINE:COL: ..." on malformed input, unknown keys, modes the system
+// does not have and durations that are not positive, and "FILE: cannot
+// read: ..." when the file cannot be read. An unknown system is a
+// std::invalid_argument.
+Scenario LoadScenarioFile(const std::string& path, std::string_view system = "echo");
 
 class Simulator {
  public:
+  // Throws std::invalid_argument when options.system is not a known system.
   explicit Simulator(SimulatorOptions options);
   ~Simulator();  // Stop()s; never blocks on hanging requests
   Simulator(const Simulator&) = delete;
@@ -84,10 +169,15 @@ class Simulator {
   // The port actually bound (useful with port 0); 0 before Start().
   int port() const;
 
-  // Returns false (and changes nothing) for an unknown mode name.
+  // Returns false (and changes nothing) for a mode this system does not have.
   bool SetMode(std::string_view mode);
   std::string mode() const;
-  static const std::vector<std::string>& Modes();
+  std::string_view system() const;
+  // This simulator's modes: its system's modes, then "hang".
+  const std::vector<std::string>& modes() const { return modes_; }
+  // The modes of `system` (default: echo, the default system), then "hang".
+  // Throws std::invalid_argument for an unknown system.
+  static const std::vector<std::string>& Modes(std::string_view system = "echo");
 
   // Switches modes on the scenario's schedule from a background thread,
   // replacing any scenario already playing. Stop() ends it. Throws
@@ -101,26 +191,16 @@ class Simulator {
 
   // Entry point for every request (any method, any path).
   void Serve(mg_connection* conn);
-  void ServeAdmin(mg_connection* conn, std::string_view method);
-  void ServeApiV2(mg_connection* conn, std::string_view path, const std::string& mode);
-  void ServeMetrics(mg_connection* conn);
+  void ServeAdmin(IncomingRequest& req, Responder& res);
   // In mode hang, blocks until the mode changes or Stop() and returns true
   // (the request must then go unanswered); otherwise returns false at once.
   bool WaitWhileHanging();
-  bool Authorized(mg_connection* conn) const;
-  void CountRequest(const std::string& route, int code);
-  std::string RandomRequestId();
+  bool IsKnownMode(std::string_view mode) const;
   void StopScenario();
 
-  // Writes a complete HTTP/1.1 response (status line, Date, Content-Type,
-  // Content-Length, extra headers, body).
-  void Respond(mg_connection* conn, int status, std::string_view content_type,
-               std::string_view body,
-               const std::vector<std::pair<std::string, std::string>>& headers = {}) const;
-  void RespondJson(mg_connection* conn, int status, std::string_view body,
-                   const std::vector<std::pair<std::string, std::string>>& headers = {}) const;
-
   const SimulatorOptions options_;
+  const std::unique_ptr<System> system_;
+  const std::vector<std::string>& modes_;
 
   // mu_ guards mode_, stopping_ and scenario_cancel_; cv_ wakes hanging
   // handlers and the scenario thread when any of them changes.
@@ -137,13 +217,6 @@ class Simulator {
   std::unique_ptr<CivetServer> server_;
   std::thread scenario_thread_;
   std::atomic<int> port_{0};
-  double start_time_seconds_ = 0;
-
-  std::mutex metrics_mu_;
-  std::map<std::pair<std::string, int>, uint64_t> request_counts_;  // (route, code) -> count
-
-  std::mutex rng_mu_;
-  std::mt19937_64 rng_;
 };
 
 }  // namespace triage::sim

@@ -1,0 +1,87 @@
+// kind: kubernetes_pvc — asks the Kubernetes API (plain HTTP GETs, no client
+// library) for the PersistentVolumeClaims of one namespace, the latest event
+// of each claim stuck in Pending, and whether the cluster has a default
+// StorageClass. Turns the answers into the triage_pvc_* and
+// triage_storageclass_default_present series of DESIGN.md section 4.
+//
+// One run is a short chain of requests through the Fetcher, each given what
+// is left of the probe's timeout:
+//   1. GET /api/v1/namespaces/NS/persistentvolumeclaims[?labelSelector=...]
+//   2. for up to max_event_lookups Pending claims (oldest first):
+//      GET /api/v1/namespaces/NS/events?fieldSelector=involvedObject.kind%3D
+//          PersistentVolumeClaim,involvedObject.name%3DNAME
+//   3. GET /apis/storage.k8s.io/v1/storageclasses
+// The run succeeds when call 1 returned a PersistentVolumeClaimList in which
+// no claim is Lost and none has been Pending for longer than pending_grace.
+// Calls 2 and 3 add information but never change the outcome: when one of
+// them fails, its series are left out of this run and the debug log says why.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "collectors/collector.h"
+#include "collectors/http_probe.h"
+
+namespace triage {
+
+struct GlobalConfig;
+class MapReader;
+
+// Where the in-cluster credentials live in a pod with a service account.
+inline constexpr std::string_view kServiceAccountTokenPath =
+    "/var/run/secrets/kubernetes.io/serviceaccount/token";
+inline constexpr std::string_view kServiceAccountCaPath =
+    "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+
+struct KubernetesPvcConfig {
+  // Connection. http.url is the API server base URL without a trailing
+  // slash; http.bearer, http.tls and http.body_size_limit are used for every
+  // request of a run.
+  HttpProbeConfig http;
+  bool in_cluster = false;  // the base URL came from KUBERNETES_SERVICE_HOST/PORT
+
+  std::string ns;              // namespace
+  std::string label_selector;  // empty: every claim of the namespace
+  int max_claims = 256;        // claims exported per run (first by name)
+  int max_event_lookups = 16;  // event requests per run (oldest Pending claims first)
+  bool fetch_events = true;
+  bool check_storage_classes = true;
+  std::chrono::milliseconds pending_grace{std::chrono::minutes(2)};
+};
+
+// Parses the kubernetes_pvc keys of a probe (see README "kind: kubernetes_pvc").
+std::shared_ptr<const ProbeSpec> ParseKubernetesPvcProbe(MapReader& r, ProbeCommon common,
+                                                         const GlobalConfig& global);
+
+// Unix seconds of an RFC 3339 timestamp as the API writes them
+// ("2024-05-17T10:21:33Z", with optional fraction and numeric offset).
+std::optional<double> ParseRfc3339(std::string_view s);
+
+// Percent-encodes everything but the RFC 3986 unreserved characters.
+std::string EncodeQueryValue(std::string_view s);
+
+class KubernetesPvcProbeSpec : public ProbeSpec {
+ public:
+  KubernetesPvcProbeSpec(ProbeCommon common, KubernetesPvcConfig config)
+      : ProbeSpec(std::move(common)), config_(std::move(config)) {}
+  const KubernetesPvcConfig& config() const { return config_; }
+
+  // The request URLs of a run.
+  std::string ClaimsUrl() const;
+  std::string EventsUrl(std::string_view claim) const;
+  std::string StorageClassesUrl() const;
+
+  std::unique_ptr<ProbeState> NewState() const override;
+  void Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
+           std::function<void(RunOutcome)> done) const override;
+  void Render(const ProbeState& state, SampleWriter& w) const override;
+
+ private:
+  KubernetesPvcConfig config_;
+};
+
+}  // namespace triage
