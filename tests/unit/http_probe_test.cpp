@@ -31,6 +31,7 @@
 #include "exporter/probe_table.h"
 #include "exporter/scheduler.h"
 #include "exporter/self_metrics.h"
+#include "tests/unit/probe_rig.h"
 #include "tests/unit/raw_server.h"
 #include "tests/unit/test_util.h"
 #include "tools/simulator/simulator.h"
@@ -44,9 +45,15 @@ using testing::RawServer;
 using testing::SampleValue;
 using testing::TempDir;
 using testing::WaitFor;
-
-// Generous: a loaded two-core machine may run these next to a parallel build.
-constexpr milliseconds kLongWait = seconds(15);
+using testing::kLongWait;
+using testing::L;
+using testing::V;
+using testing::N;
+using testing::Successes;
+using testing::Failures;
+using testing::Runs;
+using testing::MeanDuration;
+using Rig = testing::ProbeRig;
 
 // ---- config text ------------------------------------------------------------
 
@@ -84,98 +91,6 @@ std::string OneService(const std::vector<std::string>& probes, const std::string
 std::string SimUrl(const sim::Simulator& s, const std::string& path) {
   return "http://127.0.0.1:" + std::to_string(s.port()) + path;
 }
-
-// ---- reading the exposition text ----------------------------------------------
-
-std::string L(const std::string& name, const std::string& value) {
-  return name + "=\"" + value + "\"";
-}
-
-// Sample `metric` of probe `probe` (probe names are unique within a test).
-std::optional<double> V(const std::string& text, const std::string& probe, const std::string& metric,
-                        std::vector<std::string> matchers = {}) {
-  matchers.push_back(L("probe", probe));
-  return SampleValue(text, metric, matchers);
-}
-
-// Same, 0 when the series is absent (counters before their first increment).
-double N(const std::string& text, const std::string& probe, const std::string& metric,
-         std::vector<std::string> matchers = {}) {
-  return V(text, probe, metric, std::move(matchers)).value_or(0);
-}
-
-double Successes(const std::string& text, const std::string& probe) {
-  return N(text, probe, "triage_probes_total", {L("result", "success")});
-}
-double Failures(const std::string& text, const std::string& probe) {
-  return N(text, probe, "triage_probes_total", {L("result", "failure")});
-}
-double Runs(const std::string& text, const std::string& probe) {
-  return Successes(text, probe) + Failures(text, probe);
-}
-double MeanDuration(const std::string& text, const std::string& probe) {
-  const double count = N(text, probe, "triage_probe_duration_seconds_count");
-  return count > 0 ? N(text, probe, "triage_probe_duration_seconds_sum") / count : NAN;
-}
-
-// ---- the exporter's probing half, assembled as the daemon does it ----------------
-
-class Rig {
- public:
-  explicit Rig(const std::string& yaml) : config_(LoadConfigString(yaml, "test.yaml")) {}
-  ~Rig() { scheduler_.Stop(); }  // before the servers the test declared earlier go away
-
-  void Start() {
-    scheduler_.Apply(config_.probes, config_.global.max_in_flight);
-    scheduler_.Start();
-  }
-  // A reload: the new config replaces the probe set of the running scheduler.
-  void Reload(const std::string& yaml) {
-    config_ = LoadConfigString(yaml, "test.yaml");
-    scheduler_.Apply(config_.probes, config_.global.max_in_flight);
-  }
-
-  std::string Text() const {
-    std::string out;
-    RenderProbeFamilies(table_.All(), out);
-    return out;
-  }
-  // Waits until `pred` holds for a fresh rendering; returns that rendering
-  // (or the last one, after a failed expectation, when the wait ran out).
-  std::string WaitText(const std::function<bool(const std::string&)>& pred,
-                       milliseconds timeout = kLongWait) const {
-    std::string text;
-    const bool ok = WaitFor(
-        [&] {
-          text = Text();
-          return pred(text);
-        },
-        timeout);
-    EXPECT_TRUE(ok) << "condition not reached; last exposition:\n" << text;
-    return text;
-  }
-  // Waits until probe `probe` has finished at least `n` runs.
-  std::string WaitRuns(const std::string& probe, double n, milliseconds timeout = kLongWait) const {
-    return WaitText([&](const std::string& t) { return Runs(t, probe) >= n; }, timeout);
-  }
-
-  const Config& config() const { return config_; }
-  std::shared_ptr<const ProbeSpec> Spec(const std::string& probe) const {
-    for (const auto& p : config_.probes) {
-      if (p->common().name == probe) return p;
-    }
-    return nullptr;
-  }
-  SelfMetrics& self() { return self_; }
-  ProbeTable& table() { return table_; }
-  Scheduler& scheduler() { return scheduler_; }
-
- private:
-  Config config_;
-  SelfMetrics self_;
-  ProbeTable table_;
-  Scheduler scheduler_{&self_, &table_};
-};
 
 // ---- 1. one simulator mode at a time -------------------------------------------------
 
