@@ -3,18 +3,6 @@
 namespace triage {
 namespace {
 
-void AppendHeader(const FamilyInfo& info, std::string& out) {
-  out += "# HELP ";
-  out += info.name;
-  out += ' ';
-  out += info.help;
-  out += "\n# TYPE ";
-  out += info.name;
-  out += ' ';
-  out += MetricTypeName(info.type);
-  out += '\n';
-}
-
 template <typename GetSnap, typename Range>
 void RenderGrouped(const Range& items, GetSnap get, std::string& out) {
   for (size_t i = 0; i < kFamilyCount; ++i) {
@@ -26,7 +14,8 @@ void RenderGrouped(const Range& items, GetSnap get, std::string& out) {
       const std::string_view frag = s->Fragment(f);
       if (frag.empty()) continue;
       if (!header) {
-        AppendHeader(kFamilies[i], out);
+        AppendFamilyHeader(out, kFamilies[i].name, MetricTypeName(kFamilies[i].type),
+                           kFamilies[i].help);
         header = true;
       }
       out += frag;

@@ -61,15 +61,7 @@ void AppendProcessMetrics(std::string& out) {
   getrlimit(RLIMIT_NOFILE, &rl);
 
   auto gauge = [&out](const char* name, const char* type, const char* help, double v) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
+    AppendFamilyHeader(out, name, type, help);
     out += name;
     out += ' ';
     AppendSampleValue(out, v);

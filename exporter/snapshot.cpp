@@ -29,6 +29,19 @@ void AppendSampleValue(std::string& out, double value) {
   out.append(buf, r.ptr);
 }
 
+void AppendFamilyHeader(std::string& out, std::string_view name, std::string_view type,
+                        std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
 std::string RenderLabelPairs(const std::vector<std::pair<std::string, std::string>>& pairs) {
   std::string out;
   for (const auto& [k, v] : pairs) {

@@ -19,6 +19,9 @@ namespace triage {
 void AppendEscapedLabelValue(std::string& out, std::string_view value);
 // Appends a sample value in exposition format (integers without exponent, NaN, +Inf, -Inf).
 void AppendSampleValue(std::string& out, double value);
+// Appends "# HELP name help\n# TYPE name type\n".
+void AppendFamilyHeader(std::string& out, std::string_view name, std::string_view type,
+                        std::string_view help);
 // Renders `name="value",...` for the given pairs, in order, escaping values.
 std::string RenderLabelPairs(const std::vector<std::pair<std::string, std::string>>& pairs);
 

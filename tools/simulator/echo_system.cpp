@@ -1,5 +1,7 @@
 #include "tools/simulator/echo_system.h"
 
+#include "exporter/snapshot.h"
+
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -42,13 +44,7 @@ std::string RemovedV1Body() {
 }
 
 void Gauge(std::string& out, std::string_view name, std::string_view help, std::string_view value) {
-  out += "# HELP ";
-  out += name;
-  out += " ";
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += " gauge\n";
+  AppendFamilyHeader(out, name, "gauge", help);
   out += name;
   out += " ";
   out += value;

@@ -1,5 +1,7 @@
 #include "tools/simulator/node_system.h"
 
+#include "exporter/snapshot.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <iterator>
@@ -45,8 +47,7 @@ bool ReplicationReady(const std::string& mode) {
 
 void Sample(std::string& out, std::string_view name, std::string_view type, std::string_view help,
             const std::string& value) {
-  out += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
-  out += "# TYPE " + std::string(name) + " " + std::string(type) + "\n";
+  AppendFamilyHeader(out, name, type, help);
   out += std::string(name) + " " + value + "\n";
 }
 
