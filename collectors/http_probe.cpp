@@ -143,7 +143,7 @@ void RenderPhases(const HttpPhases& p, SampleWriter& w, bool with_http_phases) {
   w.Add(FamilyId::kProbePhaseSeconds, "phase", "connect", p.connect);
   w.Add(FamilyId::kProbePhaseSeconds, "phase", "tls", p.tls);
   if (!with_http_phases) return;
-  w.Add(FamilyId::kProbePhaseSeconds, "phase", "processing", p.processing);
+  w.Add(FamilyId::kProbePhaseSeconds, "phase", "ttfb", p.ttfb);
   w.Add(FamilyId::kProbePhaseSeconds, "phase", "transfer", p.transfer);
 }
 

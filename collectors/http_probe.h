@@ -48,7 +48,7 @@ void ParseHttpClientOptions(MapReader& r, HttpProbeConfig& c);
 // file. Calls tls.Finish(), so unknown keys in it are errors.
 void ParseTlsConfig(MapReader& tls, TlsConfig& out);
 // Writes triage_probe_phase_seconds for dns, connect and tls, and with
-// `with_http_phases` also processing and transfer.
+// `with_http_phases` also ttfb (request sent to first byte) and transfer.
 void RenderPhases(const HttpPhases& phases, SampleWriter& w, bool with_http_phases);
 // Builds the request for one run (reads the secrets now). Returns false and
 // sets `reason` when a credentials file cannot be read.

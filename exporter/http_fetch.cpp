@@ -278,7 +278,7 @@ void CollectResult(CURL* easy, CURLcode code, HttpTransfer& t) {
   res.phases.dns = dns;
   res.phases.connect = connect > dns ? connect - dns : 0;
   res.phases.tls = app > connect ? app - connect : 0;
-  res.phases.processing = start > pre ? start - pre : 0;
+  res.phases.ttfb = start > pre ? start - pre : 0;
   res.phases.transfer = total > start && start > 0 ? total - start : 0;
   res.total_seconds = total;
   res.ttfb_seconds = start;

@@ -45,7 +45,7 @@ struct HttpRequest {
 };
 
 struct HttpPhases {
-  double dns = 0, connect = 0, tls = 0, processing = 0, transfer = 0;
+  double dns = 0, connect = 0, tls = 0, ttfb = 0, transfer = 0;
 };
 
 struct HttpResult {

@@ -5,6 +5,8 @@ namespace triage {
 const std::array<FamilyInfo, kFamilyCount> kFamilies = {{
     {"triage_probe_success", MetricType::kGauge, "",
      "1 if the last run of the probe met all its expectations, 0 otherwise."},
+    {"triage_probe_info", MetricType::kGauge, "kind,layer",
+     "Constant 1 per probe, carrying its kind and triage layer for joins in rules and dashboards."},
     {"triage_probes_total", MetricType::kCounter, "result",
      "Probe runs finished, by result (success or failure)."},
     {"triage_probe_failures_total", MetricType::kCounter, "reason",
@@ -12,7 +14,7 @@ const std::array<FamilyInfo, kFamilyCount> kFamilies = {{
     {"triage_probe_duration_seconds", MetricType::kHistogram, "",
      "Wall time of whole probe runs."},
     {"triage_probe_phase_seconds", MetricType::kGauge, "phase",
-     "Time spent in each phase (dns, connect, tls, processing, transfer) of the last run."},
+     "Time spent in each phase (dns, connect, tls, ttfb, transfer) of the last run."},
     {"triage_http_responses_total", MetricType::kCounter, "code",
      "HTTP responses received, by exact status code."},
     {"triage_http_error_responses_total", MetricType::kCounter, "code,error_code",

@@ -14,6 +14,7 @@ enum class MetricType { kGauge, kCounter, kHistogram };
 
 enum class FamilyId : size_t {
   kProbeSuccess = 0,
+  kProbeInfo,
   kProbesTotal,
   kProbeFailuresTotal,
   kProbeDurationSeconds,

@@ -65,6 +65,7 @@ struct Scheduler::RunState {
                                          double seconds) const {
     SampleWriter w(spec.common().label_prefix);
     w.Add(FamilyId::kProbeSuccess, last_success ? 1 : 0);
+    w.Add(FamilyId::kProbeInfo, "kind", spec.common().kind, "layer", LayerName(spec.common().layer), 1);
     w.Add(FamilyId::kProbesTotal, "result", "success", static_cast<double>(successes));
     w.Add(FamilyId::kProbesTotal, "result", "failure", static_cast<double>(failures));
     for (size_t i = 1; i < by_reason.size(); ++i) {

@@ -145,7 +145,7 @@ TEST(TcpProbeTest, ConnectsAndSendsNothing) {
   ASSERT_TRUE(Phase(text, "p", "dns").has_value()) << text;
   EXPECT_EQ(Phase(text, "p", "tls"), 0) << text;
   // No HTTP phases, no HTTP series, no certificate.
-  EXPECT_EQ(Phase(text, "p", "processing"), std::nullopt) << text;
+  EXPECT_EQ(Phase(text, "p", "ttfb"), std::nullopt) << text;
   EXPECT_EQ(Phase(text, "p", "transfer"), std::nullopt) << text;
   EXPECT_EQ(V(text, "p", "triage_http_responses_total"), std::nullopt) << text;
   EXPECT_EQ(V(text, "p", "triage_tls_cert_expiry_timestamp_seconds"), std::nullopt) << text;
