@@ -248,11 +248,14 @@ std::string Base64(std::string_view in) {
 // The current value of a secret bound for a header, registered with the
 // debug log so it is masked there; nullopt (with a debug line naming only
 // the key and path) when the file is unreadable or unusable.
+// An empty bearer token is refused too: sending "Bearer " would turn a broken
+// credentials file into a 401 that looks like a rotated token.
 std::optional<std::string> ReadHeaderSecret(SecretFile& secret, std::string_view key,
-                                            DebugLog* debug) {
+                                            bool allow_empty, DebugLog* debug) {
   auto value = secret.Value();
   const char* problem = !value ? " is not readable"
                         : !UsableInHeader(*value) ? " holds control characters"
+                        : (!allow_empty && value->empty()) ? " is empty"
                                                   : nullptr;
   if (problem) {
     if (debug) debug->Line(std::string(key) + " " + secret.path() + problem);
@@ -277,12 +280,12 @@ bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeou
   req.keep_alive = c.keep_alive;
   req.timeout = timeout;
   if (c.bearer) {
-    auto token = ReadHeaderSecret(*c.bearer, "credentials_file", debug);
+    auto token = ReadHeaderSecret(*c.bearer, "credentials_file", /*allow_empty=*/false, debug);
     if (!token) return false;
     req.authorization = c.auth_type + " " + *token;
   }
   if (c.basic_password) {
-    auto password = ReadHeaderSecret(*c.basic_password, "password_file", debug);
+    auto password = ReadHeaderSecret(*c.basic_password, "password_file", /*allow_empty=*/true, debug);
     if (!password) return false;
     req.basic_user = c.basic_user;
     req.basic_password = *password;

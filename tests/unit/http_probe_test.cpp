@@ -368,6 +368,24 @@ TEST(HttpProbeTest, TokenWithLineBreakIsRefusedNotSent) {
   EXPECT_EQ(connections.load(), 0);
 }
 
+// An empty token file is a broken configuration, not a token: the probe
+// fails with reason credentials instead of sending "Bearer " and reporting
+// the server's 401 as if the token had been rotated.
+TEST(HttpProbeTest, EmptyTokenFileIsRefusedNotSent) {
+  std::atomic<int> connections{0};
+  RawServer server([&connections](int, const std::atomic<bool>&) { ++connections; });
+  TempDir dir;
+  const std::string token = dir.Write("token", "\n");
+  Rig rig(OneService({HttpProbe("p", server.Url("/"),
+                                "interval: 300ms, authorization: {credentials_file: " + token + "}")}));
+  rig.Start();
+  const std::string text = rig.WaitRuns("p", 2);
+  EXPECT_EQ(V(text, "p", "triage_probe_failures_total", {L("reason", "credentials")}),
+            Failures(text, "p"))
+      << text;
+  EXPECT_EQ(connections.load(), 0);
+}
+
 // ---- 7. the cap on distinct error_code values ------------------------------------------------------------
 
 TEST(HttpProbeTest, ErrorCodesOverTheCapBecomeOther) {
