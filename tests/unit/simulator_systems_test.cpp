@@ -2,10 +2,13 @@
 // (tools/simulator/node_system.h, kube_system.h), for Echo's scrape modes,
 // for scenario validation per system, and for --system in the binary. All
 // over real HTTP on 127.0.0.1.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +22,9 @@
 #include <vector>
 
 #include "collectors/exposition_parser.h"
+#include "tests/unit/probe_rig.h"
 #include "tests/unit/test_util.h"
+#include "tools/simulator/echo_system.h"
 #include "tools/simulator/simulator.h"
 
 extern char** environ;
@@ -517,6 +522,158 @@ TEST(SimulatorEchoScrape, FdPressure) {
   EXPECT_EQ(s.Get("/api/v2/x").status, 200);
 }
 
+// ---- echo's envelope modes: HTTP/1.0 and a clock running ahead ---------------------------------
+
+// Sends `request` as is to 127.0.0.1:port and returns everything read until
+// the server closes the connection (the simulator never keeps one open).
+std::string RawExchange(int port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 200) <= 0) continue;
+      const ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return out;
+}
+
+// The status line of a raw GET of `path` (with a bearer when `token` is set).
+std::string StatusLine(int port, const std::string& path, const std::string& method = "GET",
+                       const std::string& token = "") {
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "Connection: close\r\n\r\n";
+  const std::string reply = RawExchange(port, req);
+  return reply.substr(0, reply.find("\r\n"));
+}
+
+// Seconds between the Date header of a GET of `path` and the local clock.
+double DateAhead(int port, const std::string& path) {
+  const std::string reply =
+      RawExchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const size_t at = reply.find("\r\nDate: ");
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "no Date header in " << reply;
+    return 0;
+  }
+  const std::string date = reply.substr(at + 8, reply.find("\r\n", at + 8) - at - 8);
+  std::tm tm{};
+  const char* end = strptime(date.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') {
+    ADD_FAILURE() << "bad Date header \"" << date << "\"";
+    return 0;
+  }
+  return static_cast<double>(timegm(&tm) - std::time(nullptr));
+}
+
+TEST(SimulatorEchoEnvelope, ModesAreListedForEchoOnly) {
+  for (const char* mode : {"http10", "clock_skew"}) {
+    const auto& echo = Simulator::Modes("echo");
+    EXPECT_NE(std::find(echo.begin(), echo.end(), mode), echo.end()) << mode;
+    for (const std::string other : {"node", "kube"}) {
+      const auto& modes = Simulator::Modes(other);
+      EXPECT_EQ(std::find(modes.begin(), modes.end(), mode), modes.end()) << other << " " << mode;
+    }
+  }
+}
+
+TEST(SimulatorEchoEnvelope, Http10ChangesOnlyTheStatusLineOfEveryRoute) {
+  Sim s("echo", "t0ken");
+  EXPECT_EQ(StatusLine(s->port(), "/health"), "HTTP/1.1 200 OK");
+  s.Mode("http10");
+  EXPECT_EQ(StatusLine(s->port(), "/health"), "HTTP/1.0 200 OK");
+  EXPECT_EQ(StatusLine(s->port(), "/ready"), "HTTP/1.0 200 OK");
+  EXPECT_EQ(StatusLine(s->port(), "/api/v2/whoami", "GET", "t0ken"), "HTTP/1.0 200 OK");
+  EXPECT_EQ(StatusLine(s->port(), "/api/v2/whoami"), "HTTP/1.0 401 Unauthorized");
+  EXPECT_EQ(StatusLine(s->port(), "/api/v1/x"), "HTTP/1.0 410 Gone");
+  EXPECT_EQ(StatusLine(s->port(), "/metrics", "GET", "t0ken"), "HTTP/1.0 200 OK");
+  EXPECT_EQ(StatusLine(s->port(), "/nothing/here"), "HTTP/1.0 404 Not Found");
+  EXPECT_EQ(StatusLine(s->port(), "/health", "HEAD"), "HTTP/1.0 405 Method Not Allowed");
+  // Admin stays as it was, so that a test can always switch back.
+  EXPECT_EQ(StatusLine(s->port(), "/-/mode"), "HTTP/1.1 200 OK");
+  // Bodies are those of ok.
+  EXPECT_EQ(s.Get("/api/v2/whoami", "t0ken").body,
+            R"({"subject":"demo","allowed_clusters":["prod-eu-1"]})");
+  EXPECT_NEAR(DateAhead(s->port(), "/health"), 0, 5);
+  s.Mode("ok");
+  EXPECT_EQ(StatusLine(s->port(), "/health"), "HTTP/1.1 200 OK");
+}
+
+TEST(SimulatorEchoEnvelope, ClockSkewShiftsTheDateOfEveryRoute) {
+  Sim s("echo");
+  EXPECT_NEAR(DateAhead(s->port(), "/health"), 0, 5);
+  s.Mode("clock_skew");
+  for (const std::string path : {"/health", "/ready", "/api/v2/whoami", "/api/v1/x", "/metrics", "/nope"}) {
+    EXPECT_NEAR(DateAhead(s->port(), path), kEchoClockSkewSeconds, 5) << path;
+  }
+  EXPECT_NEAR(DateAhead(s->port(), "/-/mode"), 0, 5);
+  EXPECT_EQ(StatusLine(s->port(), "/health"), "HTTP/1.1 200 OK");
+  EXPECT_EQ(s.GetJson("/api/v2/whoami")["subject"], "demo");
+}
+
+TEST(SimulatorEchoEnvelope, ClockSkewAddsToTheConfiguredOffset) {
+  SimulatorOptions o;
+  o.date_offset_seconds = -1000;
+  Simulator sim(o);
+  sim.Start();
+  ASSERT_TRUE(sim.SetMode("clock_skew"));
+  const std::string reply =
+      RawExchange(sim.port(), "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const size_t at = reply.find("\r\nDate: ");
+  ASSERT_NE(at, std::string::npos) << reply;
+  std::tm tm{};
+  ASSERT_NE(strptime(reply.c_str() + at + 8, "%a, %d %b %Y %H:%M:%S GMT", &tm), nullptr) << reply;
+  EXPECT_NEAR(static_cast<double>(timegm(&tm) - std::time(nullptr)), -1000 + kEchoClockSkewSeconds, 5);
+}
+
+// What the exporter's kind: http makes of the two modes, through the real
+// config loader, scheduler and libcurl loop.
+TEST(SimulatorEchoEnvelope, ExporterSeesHttp10AndTheSkew) {
+  Sim s("echo");
+  tu::ProbeRig rig(
+      "services:\n"
+      "  - name: mesh\n"
+      "    probes:\n"
+      "      - {name: upstream, kind: http, layer: traffic, interval: 300ms, timeout: 300ms, url: \"" +
+      s.Url("/health") + "\"}\n");
+  rig.Start();
+  std::string text = rig.WaitRuns("upstream", 1);
+  EXPECT_EQ(tu::V(text, "upstream", "triage_http_version"), 1.1) << text;
+
+  s.Mode("http10");
+  text = rig.WaitText([](const std::string& t) {
+    return tu::V(t, "upstream", "triage_http_version") == 1.0;
+  });
+  EXPECT_EQ(tu::V(text, "upstream", "triage_http_version"), 1.0) << text;
+  EXPECT_EQ(tu::V(text, "upstream", "triage_http_status_code"), 200.0) << text;
+  const auto near_zero = tu::V(text, "upstream", "triage_clock_skew_seconds");
+  ASSERT_TRUE(near_zero.has_value()) << text;
+  EXPECT_NEAR(*near_zero, 0, 2) << text;
+
+  s.Mode("clock_skew");
+  text = rig.WaitText([](const std::string& t) {
+    return tu::V(t, "upstream", "triage_clock_skew_seconds").value_or(0) > 200;
+  });
+  const auto skew = tu::V(text, "upstream", "triage_clock_skew_seconds");
+  ASSERT_TRUE(skew.has_value()) << text;
+  EXPECT_NEAR(*skew, kEchoClockSkewSeconds, 2) << text;
+  EXPECT_EQ(tu::V(text, "upstream", "triage_http_version"), 1.1) << text;
+  EXPECT_EQ(tu::V(text, "upstream", "triage_probe_success"), 1.0) << text;
+}
+
 // ---- scenario files per system ------------------------------------------------------------
 
 std::string ScenarioError(const std::string& path, std::string_view system) {
@@ -657,6 +814,8 @@ TEST(SimulatorBinary, HelpListsSystemsAndBadSystemFails) {
     EXPECT_NE(help.out().find("--system=NAME"), std::string::npos) << help.out();
     EXPECT_NE(help.out().find("leader_flapping"), std::string::npos) << help.out();
     EXPECT_NE(help.out().find("pending_no_default_storageclass"), std::string::npos) << help.out();
+    EXPECT_NE(help.out().find("http10"), std::string::npos) << help.out();
+    EXPECT_NE(help.out().find("clock_skew"), std::string::npos) << help.out();
   }
   {
     Child bad(bin, {"--system=mainframe"}, true);

@@ -65,7 +65,8 @@ const std::vector<std::string>& EchoModes() {
   static const std::vector<std::string> kModes = {
       "ok", "unauthorized", "forbidden", "gone", "rate_limited",
       "backend_failure", "shutting_down", "garbage",
-      "metrics_empty", "metrics_garbage", "restarted", "fd_pressure"};
+      "metrics_empty", "metrics_garbage", "restarted", "fd_pressure",
+      "http10", "clock_skew"};
   return kModes;
 }
 
@@ -88,6 +89,10 @@ void EchoSystem::OnModeEntered(const std::string& mode, std::chrono::system_cloc
 }
 
 void EchoSystem::Serve(IncomingRequest& req, Responder& res, const std::string& mode) {
+  // These two only change the envelope; every route then answers as in ok
+  // (the mode checks below know neither of them).
+  if (mode == "http10") res.UseHttp10();
+  if (mode == "clock_skew") res.ShiftDate(kEchoClockSkewSeconds);
   const std::string_view path = req.path();
   if (path == "/health" || path == "/ready") {
     if (req.method() != "GET") return res.Json(405, R"({"error":"method not allowed"})", {{"Allow", "GET"}});

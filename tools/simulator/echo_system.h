@@ -17,6 +17,15 @@
 // (200, text that is not the exposition format), restarted
 // (process_start_time_seconds moves to the moment the mode was entered, and
 // stays there), fd_pressure (process_open_fds 1000 of process_max_fds 1024).
+//
+// Modes that change how every route answers (the answers are otherwise those
+// of ok), for the service-mesh guide:
+//   http10      the status line says HTTP/1.0: an upstream a mesh proxy
+//               refuses because it only speaks HTTP/1.1 and HTTP/2 upstream
+//               (nginx left at proxy_http_version 1.0, for instance)
+//   clock_skew  the Date header runs kEchoClockSkewSeconds (300 s) ahead,
+//               on top of --date-offset: a host whose clock is not synced
+// The admin route /-/mode keeps HTTP/1.1 and the plain offset in every mode.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +42,9 @@ namespace triage::sim {
 
 // Echo's modes, "ok" first, without the core's "hang".
 const std::vector<std::string>& EchoModes();
+
+// How far ahead the Date header runs in mode clock_skew.
+inline constexpr int kEchoClockSkewSeconds = 300;
 
 class EchoSystem : public System {
  public:

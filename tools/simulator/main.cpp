@@ -79,11 +79,16 @@ void PrintUsage() {
             << "                              /metrics; node: /api/v1/* and /metrics; kube: all)\n"
             << "  --retry-after=SECONDS       Retry-After sent with echo's 429 (default 1)\n"
             << "  --date-offset=SECONDS       shift the Date header to imitate clock skew\n"
+            << "                              (echo's mode clock_skew adds 300 s more)\n"
             << "  --help                      show this text\n"
             << "\n"
             << "Modes of each system (every system also has hang: requests get no answer):\n";
   for (const auto& system : triage::sim::SystemNames()) std::cout << ModeList(system);
   std::cout << "\n"
+            << "Echo's http10 answers every route with an HTTP/1.0 status line (an upstream\n"
+            << "a mesh proxy refuses); its clock_skew sends a Date 300 s ahead. Both otherwise\n"
+            << "answer as ok.\n"
+            << "\n"
             << "Switch modes at run time (no token needed):\n"
             << "  curl -X POST 'http://127.0.0.1:18081/-/mode?mode=rate_limited'\n";
 }

@@ -211,8 +211,8 @@ void Responder::Send(int status, std::string_view content_type, std::string_view
                      const Headers& headers) {
   if (sent_) return;
   sent_ = true;
-  const std::time_t now = std::time(nullptr) + date_offset_seconds_;
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(ReasonPhrase(status)) +
+  const std::time_t now = std::time(nullptr) + date_offset_seconds_ + extra_date_offset_seconds_;
+  std::string head = std::string(http10_ ? "HTTP/1.0 " : "HTTP/1.1 ") + std::to_string(status) + " " + std::string(ReasonPhrase(status)) +
                      "\r\nDate: " + HttpDate(now) + "\r\nContent-Type: " + std::string(content_type) +
                      "\r\nContent-Length: " + std::to_string(body.size()) +
                      "\r\nConnection: close\r\n";

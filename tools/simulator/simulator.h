@@ -5,11 +5,14 @@
 // The core owns everything that does not depend on the system played: the
 // civetweb server, the admin routes, the current mode and how it is switched
 // (directly, over HTTP, or by a scenario), the hang mode, and the response
-// writer with its Date header. A System (one file pair per system) answers
-// every other request according to the current mode:
+// writer with its status line and Date header (a System may ask the writer
+// for an HTTP/1.0 status line or a further shifted Date, per response). A
+// System (one file pair per system) answers every other request according
+// to the current mode:
 //
 //   echo  the "Echo" API server (echo_system.h): /health, /ready, /api/v1/*
-//         (always 410), /api/v2/*, /metrics.
+//         (always 410), /api/v2/*, /metrics; its modes http10 and clock_skew
+//         also play the mesh guide's HTTP/1.0 upstream and skewed host clock.
 //   node  a dataplane node (node_system.h): /health, /ready with seven
 //         readiness keys, /api/v1/stats, audit, wiretap, /metrics.
 //   kube  a Kubernetes API server reduced to what a PersistentVolumeClaim
@@ -91,17 +94,28 @@ class Responder {
  public:
   Responder(mg_connection* conn, int date_offset_seconds)
       : conn_(conn), date_offset_seconds_(date_offset_seconds) {}
-  // A complete HTTP/1.1 response: status line, Date (shifted by the
-  // configured offset), Content-Type, Content-Length, `headers`, body (not
-  // sent for HEAD). Only the first call of a request writes anything.
+  // A complete response: status line (HTTP/1.1 unless UseHttp10()), Date
+  // (shifted by the configured offset plus any ShiftDate()), Content-Type,
+  // Content-Length, `headers`, body (not sent for HEAD). Only the first call
+  // of a request writes anything.
   void Send(int status, std::string_view content_type, std::string_view body,
             const Headers& headers = {});
   void Json(int status, std::string_view body, const Headers& headers = {});
   bool sent() const { return sent_; }
 
+  // Per-response overrides a System sets before answering; they also apply
+  // to the core's 404 for a path the System leaves unanswered.
+  // The status line says HTTP/1.0, as an old upstream (or a proxy left at
+  // its HTTP/1.0 default) would answer.
+  void UseHttp10() { http10_ = true; }
+  // Moves the Date header `seconds` further, on top of the configured offset.
+  void ShiftDate(int seconds) { extra_date_offset_seconds_ += seconds; }
+
  private:
   mg_connection* conn_;
   int date_offset_seconds_;
+  int extra_date_offset_seconds_ = 0;
+  bool http10_ = false;
   bool sent_ = false;
 };
 
