@@ -1,5 +1,5 @@
 # Thin wrapper over CMake. The two commands a newcomer needs:
-#   make demo   install what is missing, build, run the exporter against the simulator
+#   make demo   install what is missing, build, run the exporter against the simulators
 #   make test   install what is missing, build, run every test (plus an ASan/UBSan unit build)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
