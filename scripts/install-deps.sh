@@ -8,9 +8,11 @@ PACKAGES=(
   build-essential cmake pkg-config
   prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libyaml-cpp-dev
   nlohmann-json3-dev googletest libgtest-dev libgmock-dev
+  libcmark-gfm-dev libcmark-gfm-extensions-dev
   libssl-dev zlib1g-dev
   curl ca-certificates openssl
-  prometheus
+  prometheus prometheus-alertmanager
+  python3 python3-yaml
 )
 
 missing=()
@@ -34,9 +36,11 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# The prometheus package would start its own server on :9090 after install;
-# the tests start Prometheus themselves, so a temporary policy-rc.d keeps
-# package scripts from starting services (unless the host already has one).
+# The prometheus and prometheus-alertmanager packages would start their own
+# servers on :9090 and :9093 after install; the tests start both themselves,
+# so a temporary policy-rc.d keeps package scripts (invoke-rc.d and
+# deb-systemd-invoke both ask it) from starting services, unless the host
+# already has one.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
@@ -45,3 +49,24 @@ if [ ! -e "$policy" ]; then
 fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# A host whose own policy-rc.d allows starting services gets the packages'
+# daemons anyway. Stop those of the packages installed just now: the tests
+# start their own Prometheus and Alertmanager on loopback.
+for svc in prometheus prometheus-alertmanager; do
+  case " ${missing[*]} " in *" $svc "*) ;; *) continue ;; esac
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    if systemctl is-active --quiet "$svc" 2>/dev/null; then
+      echo "install-deps: stopping $svc started by its package"
+      $SUDO systemctl stop "$svc" || true
+    fi
+  elif [ -x "/etc/init.d/$svc" ] && "/etc/init.d/$svc" status >/dev/null 2>&1; then
+    echo "install-deps: stopping $svc started by its package"
+    $SUDO "/etc/init.d/$svc" stop || true
+  fi
+done
+for port in 9090 9093; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "install-deps: warning: something still listens on 127.0.0.1:$port" >&2
+  fi
+done

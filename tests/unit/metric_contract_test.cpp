@@ -7,8 +7,8 @@
 #include <regex>
 #include <sstream>
 
+#include "exporter/metric_contract.h"
 #include "exporter/metric_families.h"
-#include "exporter/self_metrics.h"
 
 namespace triage {
 namespace {
@@ -38,27 +38,9 @@ std::map<std::string, std::string> ReadmeMetrics() {
   return out;
 }
 
-std::map<std::string, std::string> EmittedFamilies() {
-  std::map<std::string, std::string> out;
-  for (const auto& f : kFamilies) out[std::string(f.name)] = std::string(MetricTypeName(f.type));
-  SelfMetrics self;
-  std::string text;
-  self.Render(text);
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("# TYPE ", 0) != 0) continue;
-    std::istringstream fields(line.substr(7));
-    std::string name, type;
-    fields >> name >> type;
-    out[name] = type;
-  }
-  return out;
-}
-
 TEST(MetricContract, ReadmeListsEveryEmittedFamilyWithItsType) {
   const auto readme = ReadmeMetrics();
-  const auto emitted = EmittedFamilies();
+  const auto emitted = ExposedFamilies();
   ASSERT_FALSE(readme.empty()) << "no metric table found under ## Metrics in README.md";
   for (const auto& [name, type] : emitted) {
     auto it = readme.find(name);
@@ -83,6 +65,20 @@ TEST(MetricContract, NamesFollowConventions) {
     }
     EXPECT_FALSE(f.help.empty()) << name;
   }
+}
+
+TEST(MetricContract, SeriesNamesSpellOutHistograms) {
+  const auto names = ExposedSeriesNames();
+  for (const char* name :
+       {"triage_probe_success", "triage_probe_duration_seconds_bucket",
+        "triage_probe_duration_seconds_sum", "triage_probe_duration_seconds_count",
+        "triage_exporter_schedule_lag_seconds_bucket", "triage_exporter_build_info",
+        "process_start_time_seconds"}) {
+    EXPECT_EQ(names.count(name), 1u) << name;
+  }
+  // A histogram's own name selects no series.
+  EXPECT_EQ(names.count("triage_probe_duration_seconds"), 0u);
+  EXPECT_EQ(names.count("triage_exporter_schedule_lag_seconds"), 0u);
 }
 
 }  // namespace

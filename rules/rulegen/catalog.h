@@ -1,0 +1,135 @@
+// rules/catalog.yaml: the alerts and recording rules of the rule pack, read
+// with positions so every later check can name FILE:LINE:COLUMN.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace triage::rulegen {
+
+enum class Layer { kLiveness, kReadiness, kDependency, kTraffic, kTelemetry, kExporter };
+inline constexpr std::array<std::string_view, 6> kLayerNames = {
+    "liveness", "readiness", "dependency", "traffic", "telemetry", "exporter"};
+inline std::string_view LayerName(Layer l) { return kLayerNames[static_cast<size_t>(l)]; }
+
+enum class Severity { kCritical, kWarning, kInfo };
+inline constexpr std::array<std::string_view, 3> kSeverityNames = {"critical", "warning", "info"};
+inline std::string_view SeverityName(Severity s) { return kSeverityNames[static_cast<size_t>(s)]; }
+
+inline constexpr std::string_view kDefaultRunbookBaseUrl = "http://localhost:9479/runbooks/";
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// Errors collected in the order they were found, each already formatted as
+// "FILE:LINE:COLUMN: message" (or "FILE:LINE: ..." for runbooks).
+class Diagnostics {
+ public:
+  void Add(std::string formatted) { errors_.push_back(std::move(formatted)); }
+  void At(const std::string& file, const YAML::Mark& mark, std::string_view message);
+  void AtLine(const std::string& file, int line, std::string_view message);
+  bool ok() const { return errors_.empty(); }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+struct ExpectedAlert {
+  Labels labels;  // as written, file order
+  std::string description;
+  YAML::Mark mark;
+};
+
+struct Expectation {
+  std::chrono::milliseconds at{0};
+  std::vector<ExpectedAlert> alerts;  // empty: the alert must be silent at `at`
+  YAML::Mark mark;
+};
+
+struct InputSeries {
+  std::string series;
+  std::string values;
+  YAML::Mark values_mark;
+};
+
+struct AlertTest {
+  std::string name;
+  std::chrono::milliseconds interval{std::chrono::minutes(1)};
+  std::vector<InputSeries> series;
+  std::vector<Expectation> expect;
+  YAML::Mark mark;
+};
+
+struct BurnRate {
+  std::string ratio;      // recording rule prefix; PREFIX<window> must exist
+  std::string objective;  // decimal text, e.g. "0.99"
+  YAML::Mark ratio_mark;
+};
+
+struct Alert {
+  std::string name;
+  Layer layer = Layer::kLiveness;
+  Severity severity = Severity::kCritical;  // not used by burn-rate alerts
+  std::chrono::milliseconds for_duration{0};
+  std::string expr;  // empty for burn-rate alerts
+  std::string summary;
+  std::string description;
+  std::string runbook;  // "file.md#anchor"
+  std::optional<std::string> dashboard;
+  std::optional<BurnRate> burn_rate;
+  std::vector<AlertTest> tests;
+
+  YAML::Mark mark;  // the alert's map
+  YAML::Mark name_mark;
+  YAML::Mark expr_mark;
+  YAML::Mark runbook_mark;
+};
+
+// One rule per window: a recording rule with `windows` is expanded on load.
+struct RecordingRule {
+  std::string record;
+  std::string expr;
+  // As written in the catalog, with "{window}" placeholders, and the window
+  // substituted here ("" for a rule without windows).
+  std::string source_record;
+  std::string source_expr;
+  std::string window;
+  YAML::Mark record_mark;
+  YAML::Mark expr_mark;
+};
+
+struct Catalog {
+  std::string file;                       // as given, used in every error
+  std::vector<std::string> source_lines;  // the file's text, for pointing inside block scalars
+  std::string runbook_base_url{kDefaultRunbookBaseUrl};
+  std::vector<std::string> external_metrics;
+  std::vector<RecordingRule> recording_rules;
+  std::vector<Alert> alerts;
+  // False when an alert or recording rule was left out for a shape error;
+  // checks across the catalog would then report follow-on errors.
+  bool complete = true;
+};
+
+// Parses catalog text. Shape errors (YAML syntax, missing or unknown keys,
+// wrong types, bad durations, unknown layer or severity) and the checks of a
+// single field (alert name, summary) go to `diag`; an alert or recording
+// rule with a shape error is left out of the result.
+Catalog ParseCatalog(const std::string& text, const std::string& file, Diagnostics& diag);
+
+// Reads and parses the file at `path`.
+Catalog LoadCatalog(const std::string& path, Diagnostics& diag);
+
+// The position of `token`, found at byte `offset` of `value`, a scalar whose
+// node starts at `node_mark`. Lines of literal blocks ("|") and single-line
+// scalars are exact; anything else falls back to the node's position.
+YAML::Mark Pinpoint(const Catalog& catalog, const YAML::Mark& node_mark, std::string_view value,
+                    size_t offset, std::string_view token);
+
+}  // namespace triage::rulegen
