@@ -12,107 +12,43 @@
 #
 # Usage: bash tests/integration/all_kinds_metrics_test.sh EXPORTER_BIN SIMULATOR_BIN
 # Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on any failure.
-# Functions are called indirectly (trap, wait_for), which shellcheck cannot follow.
+# Functions are called indirectly (wait_for, finish), which shellcheck cannot follow.
 # shellcheck disable=SC2317
 set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh" || exit 2
 
-if [ $# -ne 2 ]; then
-  echo "usage: $0 EXPORTER_BIN SIMULATOR_BIN" >&2
-  exit 2
-fi
-EXPORTER=$1
-SIMULATOR=$2
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-[ -f "$ROOT/examples/demo.yaml" ] || ROOT=$PWD
+harness_args "$@"
 CLOSED_PORT=18189
 BUDGET=30
+harness_init all_kinds
+require_free_port "$CLOSED_PORT" "its tcp probe must be refused"
 
-if (exec 3<>"/dev/tcp/127.0.0.1/$CLOSED_PORT") 2>/dev/null; then
-  echo "all_kinds: something listens on 127.0.0.1:$CLOSED_PORT, which this test needs closed" \
-    "(its tcp probe must be refused); stop it and rerun"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-
-TMP=$(mktemp -d /tmp/triage_all_kinds.XXXXXX)
-PIDS=()
-passed=0
-failed=0
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null
-    fi
-    wait "$pid" 2>/dev/null
-  done
-  rm -rf "$TMP"
+on_failure() {
+  local f
+  for f in exporter.err echo.err node.err kube.err; do tail_log "$f" 15; done
 }
-trap cleanup EXIT
-
-pass() { echo "PASS: $1"; passed=$((passed + 1)); }
-fail() {
-  echo "FAIL: $1"
-  failed=$((failed + 1))
-  if [ $# -gt 1 ] && [ -n "$2" ]; then printf '%s\n' "$2" | head -n 40 | sed 's/^/    /'; fi
-}
-finish() {
-  if [ "$failed" -ne 0 ]; then
-    for f in exporter.err echo.err node.err kube.err; do
-      [ -s "$TMP/$f" ] && { echo "--- $f (tail)"; tail -n 15 "$TMP/$f"; }
-    done
-  fi
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit $?
-}
-abort() {
-  fail "$1" "${2:-}"
-  finish
-}
-wait_for() {  # wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds
-  local deadline=$(( $(date +%s) + $1 ))
-  shift
-  while :; do
-    if "$@"; then return 0; fi
-    [ "$(date +%s)" -ge "$deadline" ] && return 1
-    sleep 0.2
-  done
-}
-metrics() { curl -sS --noproxy '*' --max-time 5 "http://127.0.0.1:$EXP_PORT/metrics" 2>/dev/null; }
 
 # ---------------------------------------------------------------------------
 # The simulators, each on a port of the kernel's choosing.
 
 cp "$ROOT/examples/demo.token" "$TMP/demo.token"
-declare -A PORT
 start_sim() {  # start_sim SYSTEM MODE
-  "$SIMULATOR" --system="$1" --mode="$2" --listen-address=127.0.0.1:0 --token-file="$TMP/demo.token" \
-    >"$TMP/$1.out" 2>"$TMP/$1.err" &
-  PIDS+=($!)
-  local pid=$!
-  read_port() {
-    PORT[$1]=$(sed -n 's/^listening address=127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$1.out" | head -n 1)
-    [ -n "${PORT[$1]}" ] || ! kill -0 "$pid" 2>/dev/null
-  }
-  if ! wait_for 15 read_port "$1" || [ -z "${PORT[$1]}" ]; then
+  start_simulator "$1" --mode="$2" --token-file="$TMP/demo.token" ||
     abort "simulator $1 prints its listening address" "$(cat "$TMP/$1.out" "$TMP/$1.err")"
-  fi
 }
 # kube starts with a claim Pending, so that the Pending-only families show too.
 start_sim echo ok
 start_sim node ok
 start_sim kube pending_wait_for_consumer
-pass "simulators listen: echo ${PORT[echo]}, node ${PORT[node]}, kube ${PORT[kube]}"
+pass "simulators listen: echo ${SIM_PORT[echo]}, node ${SIM_PORT[node]}, kube ${SIM_PORT[kube]}"
 
 # ---------------------------------------------------------------------------
 # examples/demo.yaml with these ports.
 
-sed -e "s/127\.0\.0\.1:18081/127.0.0.1:${PORT[echo]}/g" \
-  -e "s/127\.0\.0\.1:18082/127.0.0.1:${PORT[node]}/g" \
-  -e "s/127\.0\.0\.1:18083/127.0.0.1:${PORT[kube]}/g" \
+sed -e "s/127\.0\.0\.1:18081/127.0.0.1:${SIM_PORT[echo]}/g" \
+  -e "s/127\.0\.0\.1:18082/127.0.0.1:${SIM_PORT[node]}/g" \
+  -e "s/127\.0\.0\.1:18083/127.0.0.1:${SIM_PORT[kube]}/g" \
   -e "s/127\.0\.0\.1:18089/127.0.0.1:$CLOSED_PORT/g" \
   "$ROOT/examples/demo.yaml" >"$TMP/config.yaml"
 if grep -v '^ *#' "$TMP/config.yaml" | grep -E '127\.0\.0\.1:180[0-9][0-9]' >/dev/null; then
@@ -125,17 +61,7 @@ else
   fail "examples/demo.yaml has every kind (has: $kinds_in_config)"
 fi
 
-"$EXPORTER" --config.file="$TMP/config.yaml" --web.listen-address=127.0.0.1:0 \
-  >"$TMP/exporter.out" 2>"$TMP/exporter.err" &
-EXP_PID=$!
-PIDS+=("$EXP_PID")
-EXP_PORT=""
-exp_port() {
-  EXP_PORT=$(grep 'msg=started' "$TMP/exporter.err" 2>/dev/null |
-    sed -n 's/.* address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' | head -n 1)
-  [ -n "$EXP_PORT" ] || ! kill -0 "$EXP_PID" 2>/dev/null
-}
-if ! wait_for 15 exp_port || [ -z "$EXP_PORT" ]; then
+if ! start_exporter "$TMP/config.yaml"; then
   abort "exporter logs msg=started with its address" "$(cat "$TMP/exporter.err")"
 fi
 pass "exporter listens on 127.0.0.1:$EXP_PORT"
@@ -162,9 +88,7 @@ fi
 # (the guide's "no traffic yet"): a scrape probe that ran before the api probe
 # sees it missing. Its next run sees the api probe's requests.
 echo_counted() {
-  local text
-  text=$(metrics)  # grep -q on a pipe would stop reading early, a failure under pipefail
-  grep -Eq '^triage_scrape_expected_metric_present\{service="echo",probe="metrics",.*metric="echo_http_requests_total"\} 1$' <<<"$text"
+  metrics_match '^triage_scrape_expected_metric_present\{service="echo",probe="metrics",.*metric="echo_http_requests_total"\} 1$'
 }
 if wait_for $BUDGET echo_counted; then
   pass "echo's metrics page counts the api probe's requests"
@@ -177,13 +101,7 @@ fi
 # promtool on the scrape.
 
 metrics >"$TMP/scrape.txt"
-out=$(promtool check metrics <"$TMP/scrape.txt" 2>&1)
-rc=$?
-if [ $rc -eq 0 ] && [ -z "$out" ] && [ -s "$TMP/scrape.txt" ]; then
-  pass "promtool check metrics reports nothing ($(grep -vc '^#' "$TMP/scrape.txt") samples)"
-else
-  fail "promtool check metrics reports nothing (rc=$rc)" "$out"
-fi
+promtool_check "promtool check metrics reports nothing ($(grep -vc '^#' "$TMP/scrape.txt") samples)" "$TMP/scrape.txt"
 
 # has NAME REGEX: a sample line of the scrape matches REGEX
 has() {
@@ -215,23 +133,18 @@ has "kubernetes_pvc: triage_storageclass_default_present" '^triage_storageclass_
 # ---------------------------------------------------------------------------
 # Echo's mesh modes through the real binaries.
 
-set_mode() {
-  local out
-  out=$(curl -sS --noproxy '*' --max-time 5 -X POST "http://127.0.0.1:${PORT[echo]}/-/mode?mode=$1" 2>&1)
-  grep -q "\"mode\":\"$1\"" <<<"$out"
-}
 sample() {  # sample NAME: value of NAME{service="echo",probe="health",...}
   metrics | sed -n "s/^$1{service=\"echo\",probe=\"health\",[^}]*} \\(.*\\)$/\\1/p"
 }
 is_http10() { [ "$(sample triage_http_version)" = "1" ]; }
 skew_ahead() { awk -v v="$(sample triage_clock_skew_seconds)" 'BEGIN { exit !(v != "" && v >= 298 && v <= 302) }'; }
 
-if set_mode http10 && wait_for 20 is_http10; then
+if set_mode echo http10 && wait_for 20 is_http10; then
   pass "echo mode http10: triage_http_version 1"
 else
   fail "echo mode http10: triage_http_version 1" "$(metrics | grep '^triage_http_version{service="echo"')"
 fi
-if set_mode clock_skew && wait_for 20 skew_ahead; then
+if set_mode echo clock_skew && wait_for 20 skew_ahead; then
   pass "echo mode clock_skew: triage_clock_skew_seconds $(sample triage_clock_skew_seconds) (about 300)"
 else
   fail "echo mode clock_skew: triage_clock_skew_seconds about 300" \

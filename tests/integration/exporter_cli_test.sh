@@ -6,85 +6,21 @@
 #
 # Usage: bash tests/integration/exporter_cli_test.sh EXPORTER_BIN SIMULATOR_BIN
 # Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on any failure.
-# Functions are called indirectly (trap, wait_for, check), which shellcheck
+# Functions are called indirectly (wait_for, check, finish), which shellcheck
 # cannot follow.
 # shellcheck disable=SC2317
 set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh" || exit 2
 
-if [ $# -ne 2 ]; then
-  echo "usage: $0 EXPORTER_BIN SIMULATOR_BIN" >&2
-  exit 2
-fi
-EXPORTER=$1
-SIMULATOR=$2
-# The repository root: two levels above this script, else the working
-# directory (CMake runs the script from the root).
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-[ -f "$ROOT/examples/demo.yaml" ] || ROOT=$PWD
+harness_args "$@"
 CANARY="canary-SECRET-7d1e"
+harness_init cli_test
 
-TMP=$(mktemp -d /tmp/triage_cli_test.XXXXXX)
-SIM_PID=""
-EXP_PID=""
-SIM_PORT=""
-EXP_PORT=""
-passed=0
-failed=0
-
-cleanup() {
-  for pid in $EXP_PID $SIM_PID; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null
-    fi
-    wait "$pid" 2>/dev/null
-  done
-  rm -rf "$TMP"
+on_failure() {
+  tail_log exporter.err 30 "exporter log"
+  tail_log echo.err 10 "simulator log"
 }
-trap cleanup EXIT
-
-pass() { echo "PASS: $1"; passed=$((passed + 1)); }
-fail() {
-  echo "FAIL: $1"
-  failed=$((failed + 1))
-  if [ $# -gt 1 ] && [ -n "$2" ]; then printf '%s\n' "$2" | head -n 40 | sed 's/^/    /'; fi
-}
-check() {  # check NAME CMD...: PASS when CMD succeeds
-  local name=$1
-  shift
-  if "$@"; then pass "$name"; else fail "$name"; fi
-}
-show_logs() {
-  if [ -s "$TMP/exporter.err" ]; then echo "--- exporter log (tail)"; tail -n 30 "$TMP/exporter.err"; fi
-  if [ -s "$TMP/sim.err" ]; then echo "--- simulator log (tail)"; tail -n 10 "$TMP/sim.err"; fi
-}
-finish() {
-  [ "$failed" -eq 0 ] || show_logs
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit $?
-}
-# A failed precondition makes the later checks meaningless.
-abort() {
-  fail "$1" "${2:-}"
-  finish
-}
-
-# wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds.
-wait_for() {
-  local deadline=$(( $(date +%s) + $1 ))
-  shift
-  while :; do
-    if "$@"; then return 0; fi
-    [ "$(date +%s)" -ge "$deadline" ] && return 1
-    sleep 0.2
-  done
-}
-
-http() { curl -sS --noproxy '*' --max-time 10 "$@"; }
-exp_get() { http "http://127.0.0.1:$EXP_PORT$1"; }
-metrics() { exp_get /metrics 2>/dev/null; }  # polled: a refused connection reads as empty
 
 # Sum of the sample values whose line starts with NAME{ and contains every
 # further argument (e.g. 'probe="api"' 'code="401"'); 0 when none matches.
@@ -117,11 +53,11 @@ services:
       - name: health
         kind: http
         layer: liveness
-        url: http://127.0.0.1:$SIM_PORT/health
+        url: http://127.0.0.1:${SIM_PORT[echo]}/health
       - name: api
         kind: http
         layer: traffic
-        url: http://127.0.0.1:$SIM_PORT/api/v2/whoami
+        url: http://127.0.0.1:${SIM_PORT[echo]}/api/v2/whoami
         authorization: {type: Bearer, credentials_file: token}
         valid_status_codes: [200]
         error_code_pointer: /code
@@ -166,29 +102,13 @@ fi
 # Simulator and exporter on ports picked by the kernel.
 
 printf '%s\n' "$CANARY" >"$TMP/token"
-"$SIMULATOR" --listen-address=127.0.0.1:0 --token-file="$TMP/token" >"$TMP/sim.out" 2>"$TMP/sim.err" &
-SIM_PID=$!
-# Both loops below stop early when the process has died (kill -0 fails).
-sim_port() {
-  SIM_PORT=$(sed -n 's/.*listening address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-    "$TMP/sim.out" "$TMP/sim.err" 2>/dev/null | head -n 1)
-  [ -n "$SIM_PORT" ] || ! kill -0 "$SIM_PID" 2>/dev/null
-}
-if ! wait_for 15 sim_port || [ -z "$SIM_PORT" ]; then
-  abort "simulator prints its listening address" "$(cat "$TMP/sim.out" "$TMP/sim.err")"
+if ! start_simulator echo --token-file="$TMP/token"; then
+  abort "simulator prints its listening address" "$(cat "$TMP/echo.out" "$TMP/echo.err")"
 fi
-pass "simulator listens on 127.0.0.1:$SIM_PORT"
+pass "simulator listens on 127.0.0.1:${SIM_PORT[echo]}"
 
 write_config ""
-"$EXPORTER" --config.file="$TMP/config.yaml" --web.listen-address=127.0.0.1:0 --log.level=debug \
-  >"$TMP/exporter.out" 2>"$TMP/exporter.err" &
-EXP_PID=$!
-exp_port() {
-  EXP_PORT=$(grep 'msg=started' "$TMP/exporter.err" 2>/dev/null |
-    sed -n 's/.* address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' | head -n 1)
-  [ -n "$EXP_PORT" ] || ! kill -0 "$EXP_PID" 2>/dev/null
-}
-if ! wait_for 15 exp_port || [ -z "$EXP_PORT" ]; then
+if ! start_exporter "$TMP/config.yaml" --log.level=debug; then
   abort "exporter logs msg=started with its address" "$(cat "$TMP/exporter.err")"
 fi
 pass "exporter listens on 127.0.0.1:$EXP_PORT"
@@ -204,13 +124,7 @@ fi
 # promtool on a real scrape.
 
 metrics >"$TMP/scrape.txt"
-out=$(promtool check metrics <"$TMP/scrape.txt" 2>&1)
-rc=$?
-if [ $rc -eq 0 ] && [ -z "$out" ] && [ -s "$TMP/scrape.txt" ]; then
-  pass "promtool check metrics finds no problem"
-else
-  fail "promtool check metrics finds no problem (rc=$rc)" "$out"
-fi
+promtool_check "promtool check metrics finds no problem" "$TMP/scrape.txt"
 scrape_sane() {
   grep -q '^triage_exporter_build_info{' "$TMP/scrape.txt" &&
     grep -q '^triage_exporter_config_last_reload_successful 1$' "$TMP/scrape.txt" &&
@@ -224,9 +138,8 @@ check "scrape has build_info, reload_successful 1 and labelled probe series" scr
 for pair in unauthorized:401 rate_limited:429 shutting_down:503; do
   mode=${pair%%:*}
   code=${pair##*:}
-  out=$(http -X POST "http://127.0.0.1:$SIM_PORT/-/mode?mode=$mode" 2>&1)
-  if ! grep -q "\"mode\":\"$mode\"" <<<"$out"; then
-    fail "simulator switches to mode $mode" "$out"
+  if ! set_mode echo "$mode"; then
+    fail "simulator switches to mode $mode" "$MODE_REPLY"
     continue
   fi
   if wait_for 20 has_code "$code"; then
@@ -235,7 +148,7 @@ for pair in unauthorized:401 rate_limited:429 shutting_down:503; do
     fail "mode $mode shows code=\"$code\" on /metrics" "$(metrics | grep triage_http_responses_total)"
   fi
 done
-http -X POST "http://127.0.0.1:$SIM_PORT/-/mode?mode=ok" >/dev/null 2>&1
+set_mode echo ok
 
 # ---------------------------------------------------------------------------
 # Reload by SIGHUP.
@@ -243,7 +156,7 @@ http -X POST "http://127.0.0.1:$SIM_PORT/-/mode?mode=ok" >/dev/null 2>&1
 write_config "      - name: extra
         kind: http
         layer: readiness
-        url: http://127.0.0.1:$SIM_PORT/ready"
+        url: http://127.0.0.1:${SIM_PORT[echo]}/ready"
 kill -HUP "$EXP_PID"
 extra_seen() { ge "$(runs extra)" 1; }
 if wait_for 20 extra_seen; then
@@ -254,7 +167,7 @@ fi
 
 printf 'services:\n  - name: echo\n    probes: [unclosed\n' >"$TMP/config.yaml"
 kill -HUP "$EXP_PID"
-reload_failed() { metrics | grep -q '^triage_exporter_config_last_reload_successful 0$'; }
+reload_failed() { metrics_match '^triage_exporter_config_last_reload_successful 0$'; }
 if wait_for 20 reload_failed; then
   pass "SIGHUP with a broken config: last_reload_successful 0"
 else
@@ -316,6 +229,7 @@ if kill -0 "$EXP_PID" 2>/dev/null; then
 else
   wait "$EXP_PID"
   rc=$?
+  forget_pid "$EXP_PID"
   EXP_PID=""
   if [ $rc -eq 0 ] && grep -q 'msg="shutting down" signal=SIGTERM' "$TMP/exporter.err"; then
     pass "SIGTERM: the exporter exits 0 within 5 s"
