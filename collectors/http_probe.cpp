@@ -38,6 +38,7 @@ struct HttpState : ProbeState {
   std::vector<std::string> error_codes;    // distinct error_code values admitted, sorted
   bool ran = false;
   long last_status = 0;
+  std::string last_error_code;             // error_code of the last response, "" when none
   int http_version_x10 = 0;
   double retry_after = 0;
   std::optional<double> clock_skew;
@@ -316,6 +317,7 @@ void HttpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
     // The "last response" gauges describe this run: without a response they
     // read 0 (status, Retry-After) or disappear (version, clock skew).
     s.last_status = 0;
+    s.last_error_code.clear();
     s.retry_after = 0;
     s.http_version_x10 = 0;
     s.clock_skew.reset();
@@ -354,6 +356,7 @@ void HttpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
           }
         }
         if (debug) debug->Line("error_code " + ec);
+        s.last_error_code = ec;
         ++s.errors[{code, std::move(ec)}];
       }
     }
@@ -383,6 +386,7 @@ void HttpProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {
           static_cast<double>(n));
   }
   w.Add(FamilyId::kHttpStatusCode, static_cast<double>(s.last_status));
+  w.SetLastResponse(static_cast<int>(s.last_status), s.last_error_code);
   w.Add(FamilyId::kHttpRetryAfterSeconds, s.retry_after);
   if (s.http_version_x10 > 0) w.Add(FamilyId::kHttpVersion, s.http_version_x10 / 10.0);
   if (s.clock_skew) w.Add(FamilyId::kClockSkewSeconds, *s.clock_skew);

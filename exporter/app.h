@@ -38,6 +38,9 @@ class App {
   int port() const;
   bool ready() const { return ready_; }
   std::string RenderMetrics();
+  // Appends the exporter's own metrics (as /metrics shows them, without
+  // counting a scrape), for pages that show their values.
+  void RenderSelfMetrics(std::string& out) const { self_.Render(out); }
 
   ProbeTable& table() { return table_; }
   Scheduler& scheduler() { return *scheduler_; }

@@ -139,8 +139,17 @@ void SampleWriter::AddHistogram(FamilyId f, const double* bounds,
   c += '\n';
 }
 
+void SampleWriter::SetLastResponse(int status_code, std::string error_code) {
+  last_status_code_ = status_code;
+  last_error_code_ = std::move(error_code);
+}
+
 Snapshot SampleWriter::Finish() {
   Snapshot s;
+  s.last_status_code = last_status_code_;
+  s.last_error_code = std::move(last_error_code_);
+  last_status_code_ = 0;
+  last_error_code_.clear();
   size_t total = 0;
   for (const auto& b : buf_) total += b.size();
   s.text.reserve(total);

@@ -31,6 +31,11 @@ struct Snapshot {
   FailureReason reason = FailureReason::kNone;
   double finished_unix = 0;    // wall time the run ended
   double duration_seconds = 0;
+  // The last HTTP response of kinds that report it (kind: http): its status
+  // (0 when none was received) and JSON error code ("" when not read). The
+  // triage walk tells a 503 of performance mode from a drain by them.
+  int last_status_code = 0;
+  std::string last_error_code;
 
   std::string text;
   std::array<uint32_t, kFamilyCount + 1> offsets{};  // family f spans [offsets[f], offsets[f+1])
@@ -58,11 +63,16 @@ class SampleWriter {
   void AddHistogram(FamilyId f, const double* bounds, const uint64_t* cumulative_counts,
                     size_t n, uint64_t count, double sum);
 
+  // Carried into the Snapshot (see Snapshot::last_status_code).
+  void SetLastResponse(int status_code, std::string error_code);
+
   Snapshot Finish();
 
  private:
   std::string& Begin(FamilyId f, std::string_view suffix);
   std::string prefix_;
+  int last_status_code_ = 0;
+  std::string last_error_code_;
   std::array<std::string, kFamilyCount> buf_;
 };
 

@@ -7,12 +7,17 @@
 #include <condition_variable>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <ctime>
 #include <stdexcept>
+
+#include <nlohmann/json.hpp>
 
 #include "exporter/app.h"
 #include "exporter/civet_stop.h"
 #include "exporter/log.h"
+#include "exporter/runbook_pages.h"
+#include "exporter/triage_walk.h"
 
 namespace triage {
 namespace {
@@ -114,6 +119,69 @@ class Handler : public CivetHandler {
   Fn get_, post_;
 };
 
+// Pages that carry no script: only inline style and same-origin links.
+constexpr std::string_view kPageHeaders =
+    "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n";
+
+std::string RunbookBaseUrl(App& app) {
+  const auto cfg = app.config();
+  return cfg ? cfg->global.runbook_base_url : GlobalConfig{}.runbook_base_url;
+}
+
+std::string ProbeStateCell(const WalkProbe& p) {
+  if (!p.ran) return "<td class=\"pending\">not run yet</td>";
+  std::string h = p.success ? "<td class=\"ok\">success" : "<td class=\"fail\">failure: " +
+                                                                std::string(FailureReasonName(p.reason));
+  if (p.status_code > 0) h += " (HTTP " + std::to_string(p.status_code) + ")";
+  return h + "</td>";
+}
+
+// The triage walk of every service: probes in layer order and the first
+// broken layer with its alert and a link to the runbook section here.
+void AppendTriageWalks(const std::vector<ProbeEntry>& entries, const std::string& base_url,
+                       std::string& h) {
+  h += "<h2>Triage walk</h2><p>Each service's probes in triage order: liveness, readiness, "
+       "dependency, traffic, telemetry. The first layer with a failing probe names the alert that "
+       "failure feeds and links to its runbook section. <a href=\"/runbooks/\">All runbooks</a>."
+       "</p>";
+  // One pass to group the probes by service keeps the page linear in probes.
+  std::map<std::string, std::vector<ProbeEntry>> by_service;
+  for (const auto& e : entries) by_service[e.spec->common().service].push_back(e);
+  for (const auto& service : ServiceNames(entries)) {
+    const auto walk = WalkService(by_service[service], service, base_url);
+    if (!walk) continue;
+    h += "<h3>Service " + HtmlEscape(service) + " <small><a href=\"/api/v1/triage?service=" +
+         UrlEncode(service) + "\">JSON</a></small></h3>";
+    h += "<table><tr><th>Layer</th><th>Probe</th><th>Kind</th><th>State</th></tr>";
+    for (const auto& p : walk->probes) {
+      h += "<tr><td>" + std::string(LayerName(p.layer)) + "</td><td>" + HtmlEscape(p.probe) +
+           "</td><td>" + HtmlEscape(p.kind) + "</td>" + ProbeStateCell(p) + "</tr>";
+    }
+    h += "</table>";
+    if (!walk->first_broken) {
+      h += "<p class=\"ok\">No broken layer: every probe that has run passed its last run.</p>";
+      continue;
+    }
+    const BrokenLayer& b = *walk->first_broken;
+    h += "<p>First broken layer: <span class=\"fail\">" + std::string(LayerName(b.layer)) +
+         "</span>, probe " + HtmlEscape(b.probe) + " (" + std::string(FailureReasonName(b.reason)) +
+         "). Alert: ";
+    if (b.runbook_file.empty()) {
+      h += HtmlEscape(b.alert);
+    } else {
+      h += "<a href=\"/runbooks/" + HtmlEscape(b.runbook_file) + "#" + HtmlEscape(b.runbook_anchor) +
+           "\">" + HtmlEscape(b.alert) + "</a>";
+    }
+    if (!b.details.empty()) {
+      std::string list;
+      for (const auto& d : b.details) list += (list.empty() ? "" : ", ") + HtmlEscape(d);
+      h += " (" + std::string(b.details_key == "checks" ? "failing checks" : "missing metrics") +
+           ": " + list + ")";
+    }
+    h += ".</p>";
+  }
+}
+
 std::string LandingPage(App& app) {
   std::string h;
   h += "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -126,9 +194,10 @@ std::string LandingPage(App& app) {
        "<p>Probes run on their own schedule; Prometheus scrapes <a href=\"/metrics\">/metrics</a>. "
        "Run one configured probe now with its debug log from the links below.</p>";
   h += "<p>Version " TRIAGE_VERSION " (" TRIAGE_REVISION "). ";
-  h += "<a href=\"/metrics\">Metrics</a> · <a href=\"/-/healthy\">Healthy</a> · "
-       "<a href=\"/-/ready\">Ready</a></p>";
+  h += "<a href=\"/metrics\">Metrics</a> · <a href=\"/runbooks/\">Runbooks</a> · "
+       "<a href=\"/-/healthy\">Healthy</a> · <a href=\"/-/ready\">Ready</a></p>";
   const auto entries = app.table().All();
+  AppendTriageWalks(entries, RunbookBaseUrl(app), h);
   h += "<h2>Probes (" + std::to_string(entries.size()) + ")</h2>";
   h += "<table><tr><th>Service</th><th>Probe</th><th>Kind</th><th>Layer</th><th>Interval</th>"
        "<th>Last outcome</th><th>Finished</th><th>Duration</th><th>Run now</th></tr>";
@@ -155,6 +224,58 @@ std::string LandingPage(App& app) {
   }
   h += "</table></body></html>\n";
   return h;
+}
+
+// /runbooks/ (the list), /runbooks/<file>.md (one page with its Now boxes);
+// /runbooks redirects to /runbooks/ so that relative links between the
+// pages resolve. Only names of the embedded set are served.
+void ServeRunbooks(App& app, mg_connection* conn) {
+  const mg_request_info* ri = mg_get_request_info(conn);
+  const std::string_view uri = ri && ri->local_uri ? ri->local_uri : "";
+  constexpr std::string_view kPrefix = "/runbooks/";
+  if (uri == "/runbooks") {
+    Send(conn, 301, "text/plain; charset=utf-8", "moved to /runbooks/\n", "Location: /runbooks/\r\n");
+    return;
+  }
+  if (uri.substr(0, kPrefix.size()) != kPrefix) {
+    Send(conn, 404, "text/plain; charset=utf-8", "not found\n");
+    return;
+  }
+  const std::string_view name = uri.substr(kPrefix.size());
+  if (name.empty()) {
+    Send(conn, 200, "text/html; charset=utf-8", RunbookIndexHtml(), kPageHeaders);
+    return;
+  }
+  const RunbookDocument* doc = FindRunbook(name);
+  if (doc == nullptr) {
+    Send(conn, 404, "text/plain; charset=utf-8",
+         "no such runbook; /runbooks/ lists the runbooks this exporter serves\n");
+    return;
+  }
+  LiveValues live{app.table().All(), {}};
+  app.RenderSelfMetrics(live.self_metrics);
+  Send(conn, 200, "text/html; charset=utf-8", RunbookPageHtml(*doc, live), kPageHeaders);
+}
+
+void SendJson(mg_connection* conn, int status, const nlohmann::ordered_json& j) {
+  // Replace rather than throw on bytes that are not UTF-8 (an echoed parameter).
+  Send(conn, status, "application/json",
+       j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+void ServeTriage(App& app, mg_connection* conn) {
+  std::string service;
+  if (!CivetServer::getParam(conn, "service", service) || service.empty()) {
+    SendJson(conn, 400, {{"error", "the service parameter is required, e.g. "
+                                   "/api/v1/triage?service=echo"}});
+    return;
+  }
+  const auto walk = WalkService(app.table().All(), service, RunbookBaseUrl(app));
+  if (!walk) {
+    SendJson(conn, 404, {{"error", "no configured service \"" + service + "\""}});
+    return;
+  }
+  SendJson(conn, 200, TriageWalkJson(*walk));
 }
 
 // /probe runs at most this many probes at once: each holds a web thread
@@ -318,13 +439,15 @@ void WebServer::Start() {
     }
   });
   add("/probe$", [&app, this](mg_connection* c) { ServeProbe(app, probe_runs_, c); });
+  add("/runbooks", [&app](mg_connection* c) { ServeRunbooks(app, c); });
+  add("/api/v1/triage$", [&app](mg_connection* c) { ServeTriage(app, c); });
   add("/", [&app](mg_connection* c) {
     const mg_request_info* ri = mg_get_request_info(c);
     if (ri && ri->local_uri && std::strcmp(ri->local_uri, "/") != 0) {
       Send(c, 404, "text/plain; charset=utf-8", "not found\n");
       return;
     }
-    Send(c, 200, "text/html; charset=utf-8", LandingPage(app));
+    Send(c, 200, "text/html; charset=utf-8", LandingPage(app), kPageHeaders);
   });
 }
 

@@ -1,6 +1,6 @@
 // The HTTP endpoints (civetweb): /metrics, /, /-/healthy, /-/ready,
-// POST /-/reload and /probe. Handlers only read snapshots; none waits on a
-// scheduled probe.
+// POST /-/reload, /probe, /runbooks/ and /api/v1/triage. Handlers only read
+// snapshots; none waits on a scheduled probe.
 #pragma once
 
 #include <atomic>

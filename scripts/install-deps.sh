@@ -13,6 +13,7 @@ PACKAGES=(
   curl ca-certificates openssl
   prometheus prometheus-alertmanager
   python3 python3-yaml
+  chromium fonts-dejavu-core  # headless screenshots of the runbook pages (integration test)
 )
 
 missing=()

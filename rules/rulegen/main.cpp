@@ -1,16 +1,16 @@
 // triage_rulegen: validates rules/catalog.yaml against the metric contract and
 // the runbooks, and writes the rule pack. See rules/README.md.
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <set>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "exporter/metric_contract.h"
 #include "rules/rulegen/catalog.h"
+#include "rules/rulegen/cli.h"
 #include "rules/rulegen/rules.h"
 #include "rules/rulegen/runbooks.h"
 #include "rules/rulegen/validate.h"
@@ -19,23 +19,6 @@
 namespace {
 
 using namespace triage::rulegen;
-
-constexpr const char* kUsage =
-    "usage:\n"
-    "  triage_rulegen check    --catalog FILE --runbooks DIR\n"
-    "  triage_rulegen generate --catalog FILE --runbooks DIR --out DIR --tests DIR\n"
-    "                          [--runbook-base-url URL]\n"
-    "  triage_rulegen scale    --catalog FILE --runbooks DIR --factor N --out FILE\n"
-    "\n"
-    "check     run every validation of the catalog and the runbooks; write nothing\n"
-    "generate  validate, then write the rule files, the PrometheusRule, the Alertmanager\n"
-    "          snippets and index.json under --out and the promtool tests under --tests\n"
-    "          (stale *.test.yaml files there are removed)\n"
-    "scale     validate, then write one rule file with every for, range, subquery and\n"
-    "          offset divided by --factor (an integer of at least 1)\n"
-    "\n"
-    "Errors go to stderr as FILE:LINE[:COLUMN]: message. Exit status: 0 valid,\n"
-    "1 invalid catalog or runbooks or a file that cannot be written, 2 bad usage.\n";
 
 int Usage(const std::string& message) {
   std::cerr << "triage_rulegen: " << message << "\n\n" << kUsage;
@@ -86,49 +69,16 @@ void RemoveStaleTests(const std::string& dir, const std::set<std::string>& writt
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) return Usage("missing command");
-  const std::string command = argv[1];
-  if (command == "--help" || command == "-h" || command == "help") {
+  CommandLine cli;
+  if (auto error = ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc), cli)) {
+    return Usage(*error);
+  }
+  if (cli.command == "help") {
     std::cout << kUsage;
     return 0;
   }
-  if (command != "check" && command != "generate" && command != "scale") {
-    return Usage("unknown command \"" + command + "\"");
-  }
-  const std::set<std::string> allowed =
-      command == "check"      ? std::set<std::string>{"--catalog", "--runbooks"}
-      : command == "generate" ? std::set<std::string>{"--catalog", "--runbooks", "--out", "--tests",
-                                                      "--runbook-base-url"}
-                              : std::set<std::string>{"--catalog", "--runbooks", "--factor", "--out"};
-  std::map<std::string, std::string> flags;
-  for (int i = 2; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    const size_t eq = arg.find('=');
-    if (eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return Usage("flag " + arg + " needs a value");
-    }
-    if (allowed.count(arg) == 0) return Usage("unknown flag " + arg + " for " + command);
-    flags[arg] = value;
-  }
-  for (const auto& f : allowed) {
-    if (f != "--runbook-base-url" && flags.count(f) == 0) return Usage("missing " + f);
-  }
-  int64_t factor = 1;
-  if (command == "scale") {
-    const std::string& text = flags["--factor"];
-    char* end = nullptr;
-    const long long v = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || v < 1) {
-      return Usage("--factor must be an integer of at least 1, got \"" + text + "\"");
-    }
-    factor = v;
-  }
+  auto& flags = cli.flags;
+  const std::string& command = cli.command;
 
   Diagnostics diag;
   const Catalog catalog = LoadCatalog(flags["--catalog"], diag);
@@ -136,13 +86,7 @@ int main(int argc, char** argv) {
   // Checks across the catalog need all of it: after a shape error they would
   // only add follow-on errors.
   if (catalog.complete) Validate(catalog, runbooks, triage::ExposedSeriesNames(), diag);
-  std::string base = catalog.runbook_base_url;
-  if (auto it = flags.find("--runbook-base-url"); it != flags.end()) {
-    base = it->second;
-    if (base.empty() || base.back() != '/') {
-      return Usage("--runbook-base-url must end with '/', got \"" + base + "\"");
-    }
-  }
+  const std::string base = cli.runbook_base_url.value_or(catalog.runbook_base_url);
   if (!diag.ok()) {
     for (const auto& e : diag.errors()) std::cerr << e << "\n";
     std::cerr << diag.errors().size() << " error" << (diag.errors().size() == 1 ? "" : "s")
@@ -156,7 +100,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "scale") {
-    return WriteFile(flags["--out"], RuleFileYaml(BuildRuleGroups(catalog, base), factor)) ? 0 : 1;
+    return WriteFile(flags["--out"], RuleFileYaml(BuildRuleGroups(catalog, base), cli.factor)) ? 0 : 1;
   }
   const auto files = GenerateFiles(catalog, base, flags["--out"], flags["--tests"]);
   std::set<std::string> written;

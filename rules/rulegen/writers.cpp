@@ -8,6 +8,7 @@
 #include <set>
 
 #include "exporter/duration.h"
+#include "exporter/metric_contract.h"
 #include "rules/rulegen/promql_names.h"
 #include "rules/rulegen/scale.h"
 
@@ -92,6 +93,38 @@ std::string Stem(std::string_view file) {
 }
 
 std::string RunbookFile(const Alert& a) { return a.runbook.substr(0, a.runbook.find('#')); }
+
+// The exporter's metric families behind `names`: recording rules replaced by
+// what their expressions read (recursively), histogram and summary series
+// (_bucket, _sum, _count) by their family, and names from outside the
+// exporter (external_metrics such as `up`) left out.
+void AddFamiliesRead(const Catalog& catalog, const std::map<std::string, std::string>& families,
+                     const std::vector<std::string>& names, std::set<std::string>& visited,
+                     std::set<std::string>& out) {
+  for (const auto& name : names) {
+    if (!visited.insert(name).second) continue;
+    bool recorded = false;
+    for (const auto& r : catalog.recording_rules) {
+      if (r.record != name) continue;
+      recorded = true;
+      AddFamiliesRead(catalog, families, MetricNames(r.expr), visited, out);
+    }
+    if (recorded) continue;
+    if (families.count(name) != 0) {
+      out.insert(name);
+      continue;
+    }
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string_view n(name), sfx(suffix);
+      if (n.size() <= sfx.size() || n.substr(n.size() - sfx.size()) != sfx) continue;
+      const std::string family(n.substr(0, n.size() - sfx.size()));
+      auto it = families.find(family);
+      if (it != families.end() && (it->second == "histogram" || it->second == "summary")) {
+        out.insert(family);
+      }
+    }
+  }
+}
 
 }  // namespace
 
@@ -198,6 +231,7 @@ std::string RoutesYaml() {
 }
 
 std::string IndexJson(const Catalog& catalog) {
+  const std::map<std::string, std::string> families = ExposedFamilies();
   nlohmann::json alerts = nlohmann::json::array();
   for (const auto& a : catalog.alerts) {
     nlohmann::json entry;
@@ -225,6 +259,9 @@ std::string IndexJson(const Catalog& catalog) {
     entry["runbook"] = {{"file", a.runbook.substr(0, hash)},
                         {"anchor", hash == std::string::npos ? "" : a.runbook.substr(hash + 1)}};
     entry["metrics"] = metrics;
+    std::set<std::string> visited, reads;
+    AddFamiliesRead(catalog, families, metrics, visited, reads);
+    entry["reads"] = std::vector<std::string>(reads.begin(), reads.end());
     alerts.push_back(std::move(entry));
   }
   nlohmann::json doc;

@@ -29,7 +29,9 @@ std::string InhibitYaml();
 std::string RoutesYaml();
 
 // alerts/index.json: per alert its name, layer, severities, runbook file and
-// anchor and the metrics its expression reads.
+// anchor, the metrics its expression reads ("metrics") and the exporter
+// families behind them once recording rules are expanded ("reads"), which the
+// exporter's runbook pages show live.
 std::string IndexJson(const Catalog& catalog);
 
 // promtool tests of the alerts whose runbook is in `runbook_file`, in catalog

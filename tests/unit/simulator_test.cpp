@@ -362,6 +362,52 @@ TEST_F(SimulatorTest, LeavingHangClosesParkedRequestsWithoutAnswer) {
   EXPECT_EQ(parked.rc, CURLE_GOT_NOTHING);
 }
 
+// A prober keeps calling a hung simulator long after its own timeouts: the
+// admin route must still answer, however many requests were parked.
+TEST(SimulatorHang, AdminAnswersAfterManyTimedOutRequests) {
+  SimulatorOptions options;
+  options.num_threads = 3;
+  Simulator sim(options);
+  sim.Start();
+  ASSERT_TRUE(sim.SetMode("hang"));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(Fetch(sim.port(), Request{"GET", "/health", "", 150}).rc, CURLE_OPERATION_TIMEDOUT) << i;
+  }
+  const auto start = steady_clock::now();
+  const HttpResult mode = Fetch(sim.port(), Request{"GET", "/-/mode", "", 2000});
+  EXPECT_EQ(mode.rc, CURLE_OK);
+  EXPECT_EQ(mode.status, 200);
+  EXPECT_EQ(Fetch(sim.port(), Request{"POST", "/-/mode?mode=ok", "", 2000}).status, 200);
+  EXPECT_LT(steady_clock::now() - start, milliseconds(1500));
+  EXPECT_EQ(Get(sim.port(), "/health").status, 200);
+}
+
+// With num_threads 3, two requests stay parked; a third lets the oldest go.
+TEST(SimulatorHang, OldestParkedRequestIsLetGoWhenTheBoundIsReached) {
+  SimulatorOptions options;
+  options.num_threads = 3;
+  Simulator sim(options);
+  sim.Start();
+  ASSERT_TRUE(sim.SetMode("hang"));
+  const int port = sim.port();
+  HttpResult first;
+  HttpResult second;
+  std::thread a([&] { first = Fetch(port, Request{"GET", "/api/v2/x", "", 4000}); });
+  std::this_thread::sleep_for(milliseconds(200));
+  std::thread b([&] { second = Fetch(port, Request{"GET", "/api/v2/x", "", 4000}); });
+  std::this_thread::sleep_for(milliseconds(200));
+  const auto start = steady_clock::now();
+  // The third request parks in place of the first, which is closed unanswered.
+  const HttpResult third = Fetch(port, Request{"GET", "/api/v2/x", "", 300});
+  EXPECT_EQ(third.rc, CURLE_OPERATION_TIMEDOUT);
+  a.join();
+  EXPECT_LT(steady_clock::now() - start, milliseconds(2000));
+  EXPECT_EQ(first.rc, CURLE_GOT_NOTHING);
+  ASSERT_TRUE(sim.SetMode("ok"));  // releases the rest
+  b.join();
+  EXPECT_EQ(second.rc, CURLE_GOT_NOTHING);
+}
+
 TEST_F(SimulatorTest, StopReturnsPromptlyWhileRequestsHang) {
   ASSERT_TRUE(sim_->SetMode("hang"));
   std::vector<std::thread> clients;

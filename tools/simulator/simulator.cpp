@@ -322,7 +322,7 @@ void Simulator::Start() {
 
   const std::vector<std::string> civet_options = {
       "listening_ports", options_.listen_address,
-      "num_threads", std::to_string(std::max(1, options_.num_threads)),
+      "num_threads", std::to_string(std::max(2, options_.num_threads)),
       // One request per connection: a hung handler can then close the
       // connection simply by returning without writing anything.
       "enable_keep_alive", "no",
@@ -456,11 +456,27 @@ void Simulator::Serve(mg_connection* conn) {
   if (!res.sent()) res.Json(404, R"({"error":"not found"})");
 }
 
+size_t Simulator::MaxParked() const {
+  return static_cast<size_t>(std::max(2, options_.num_threads) - 1);
+}
+
 bool Simulator::WaitWhileHanging() {
   std::unique_lock<std::mutex> lock(mu_);
   if (mode_ != kModeHang) return false;
-  // A condition variable, not a poll loop: SetMode() and Stop() notify it.
-  cv_.wait(lock, [this] { return stopping_ || mode_ != kModeHang; });
+  // A prober that times out closes its end, but the handler cannot see that;
+  // without a bound, parked requests would take every worker and /-/mode
+  // could never switch the simulator back. So the oldest parked request is
+  // let go whenever the bound is reached.
+  while (parked_.size() >= MaxParked()) parked_.erase(parked_.begin());
+  const uint64_t ticket = next_ticket_++;
+  parked_.insert(ticket);
+  // A condition variable, not a poll loop: SetMode(), Stop() and an eviction
+  // above notify it.
+  cv_.notify_all();
+  cv_.wait(lock, [this, ticket] {
+    return stopping_ || mode_ != kModeHang || parked_.count(ticket) == 0;
+  });
+  parked_.erase(ticket);
   return true;
 }
 

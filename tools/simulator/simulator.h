@@ -26,15 +26,20 @@
 // handler parks on a condition variable and the connection is closed without
 // a response once the mode changes or the simulator stops. Admin routes
 // ignore both the token and the hang mode, so a test can always switch the
-// simulator back.
+// simulator back: at most num_threads - 1 requests stay parked, and when one
+// more arrives the oldest is let go (closed without an answer; its client has
+// usually given up long before), so one worker is always left for /-/mode
+// however long a prober keeps calling.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -59,7 +64,8 @@ struct SimulatorOptions {
   int retry_after_429 = 1;
   // Added to the clock for the Date header, to imitate a skewed server clock.
   int date_offset_seconds = 0;
-  // civetweb worker threads; each hanging request occupies one.
+  // civetweb worker threads; each hanging request occupies one, and one is
+  // always kept free for the admin routes (so at least 2 are started).
   int num_threads = 8;
 };
 
@@ -209,6 +215,8 @@ class Simulator {
   // In mode hang, blocks until the mode changes or Stop() and returns true
   // (the request must then go unanswered); otherwise returns false at once.
   bool WaitWhileHanging();
+  // Requests that may be parked in hang mode at once.
+  size_t MaxParked() const;
   bool IsKnownMode(std::string_view mode) const;
   void StopScenario();
 
@@ -223,6 +231,9 @@ class Simulator {
   std::string mode_ = "ok";
   bool stopping_ = false;
   bool scenario_cancel_ = false;
+  // Tickets of the requests parked in hang mode, oldest first (guarded by mu_).
+  std::set<uint64_t> parked_;
+  uint64_t next_ticket_ = 0;
 
   // Start(), Stop() and PlayScenario() are serialized by lifecycle_mu_, which
   // guards server_, handler_ and scenario_thread_.

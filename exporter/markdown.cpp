@@ -1,4 +1,4 @@
-#include "rules/rulegen/anchors.h"
+#include "exporter/markdown.h"
 
 #include <cmark-gfm-core-extensions.h>
 #include <cmark-gfm-extension_api.h>
@@ -7,7 +7,7 @@
 #include <memory>
 #include <mutex>
 
-namespace triage::rulegen {
+namespace triage {
 namespace {
 
 size_t Utf8Length(unsigned char lead) {
@@ -116,6 +116,69 @@ struct NodeDeleter {
   void operator()(cmark_node* n) const { cmark_node_free(n); }
 };
 
+// A parsed document with the parser that made it: the HTML renderer needs
+// the parser's extensions to render tables and strikethrough.
+struct Parsed {
+  std::unique_ptr<cmark_parser, ParserDeleter> parser;
+  std::unique_ptr<cmark_node, NodeDeleter> doc;
+};
+
+// CommonMark with GitHub's table, strikethrough and autolink extensions;
+// both the anchors and the HTML come from this one parse.
+Parsed Parse(std::string_view markdown) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { cmark_gfm_core_extensions_ensure_registered(); });
+  Parsed p;
+  p.parser.reset(cmark_parser_new(CMARK_OPT_DEFAULT));
+  for (const char* name : {"table", "strikethrough", "autolink"}) {
+    if (cmark_syntax_extension* ext = cmark_find_syntax_extension(name)) {
+      cmark_parser_attach_syntax_extension(p.parser.get(), ext);
+    }
+  }
+  cmark_parser_feed(p.parser.get(), markdown.data(), markdown.size());
+  p.doc.reset(cmark_parser_finish(p.parser.get()));
+  return p;
+}
+
+// Every heading of a parsed document, in document order. Headings are
+// blocks; GitHub numbers anchors over all of them, including those nested in
+// lists or quotes, so the whole tree is walked.
+std::vector<MarkdownHeading> Headings(cmark_node* doc) {
+  std::vector<MarkdownHeading> out;
+  AnchorNumbering numbering;
+  cmark_iter* iter = cmark_iter_new(doc);
+  for (cmark_event_type ev = cmark_iter_next(iter); ev != CMARK_EVENT_DONE;
+       ev = cmark_iter_next(iter)) {
+    cmark_node* node = cmark_iter_get_node(iter);
+    if (ev != CMARK_EVENT_ENTER || cmark_node_get_type(node) != CMARK_NODE_HEADING) continue;
+    MarkdownHeading h;
+    h.level = cmark_node_get_heading_level(node);
+    AppendPlainText(node, h.text);
+    h.anchor = numbering.Next(h.text);
+    h.line = cmark_node_get_start_line(node);
+    cmark_node* next = cmark_node_next(node);
+    if (next != nullptr && cmark_node_get_type(next) == CMARK_NODE_BLOCK_QUOTE) {
+      h.informational = QuoteText(next).rfind("Informational", 0) == 0;
+    }
+    out.push_back(std::move(h));
+  }
+  cmark_iter_free(iter);
+  return out;
+}
+
+void AppendAttributeEscaped(std::string_view s, std::string& out) {
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+}
+
 }  // namespace
 
 std::string GithubSlug(std::string_view heading_text) {
@@ -158,41 +221,43 @@ std::string AnchorNumbering::Next(std::string_view heading_text) {
   return slug;
 }
 
-std::vector<Heading> ReadHeadings(std::string_view markdown) {
-  static std::once_flag registered;
-  std::call_once(registered, [] { cmark_gfm_core_extensions_ensure_registered(); });
+std::vector<MarkdownHeading> ReadMarkdownHeadings(std::string_view markdown) {
+  const Parsed p = Parse(markdown);
+  return Headings(p.doc.get());
+}
 
-  std::unique_ptr<cmark_parser, ParserDeleter> parser(cmark_parser_new(CMARK_OPT_DEFAULT));
-  for (const char* name : {"table", "strikethrough", "autolink"}) {
-    if (cmark_syntax_extension* ext = cmark_find_syntax_extension(name)) {
-      cmark_parser_attach_syntax_extension(parser.get(), ext);
-    }
+RenderedMarkdown RenderMarkdown(std::string_view markdown) {
+  const Parsed p = Parse(markdown);
+  RenderedMarkdown out;
+  out.headings = Headings(p.doc.get());
+  // No CMARK_OPT_UNSAFE: raw HTML and dangerous link schemes are not passed
+  // through, so the only <hN> tags of the output are the headings, in
+  // document order, and code or text can never produce one (it is escaped).
+  char* raw = cmark_render_html(p.doc.get(), CMARK_OPT_DEFAULT,
+                                cmark_parser_get_syntax_extensions(p.parser.get()));
+  const std::string_view html(raw != nullptr ? raw : "");
+  out.html.reserve(html.size() + out.headings.size() * 48);
+  size_t pos = 0;
+  for (const auto& h : out.headings) {
+    const std::string open = "<h" + std::to_string(h.level) + ">";
+    const std::string close = "</h" + std::to_string(h.level) + ">";
+    const size_t at = html.find(open, pos);
+    if (at == std::string_view::npos) break;  // cannot happen: one tag per heading node
+    out.html.append(html.substr(pos, at - pos));
+    out.html += "<h" + std::to_string(h.level) + " id=\"";
+    AppendAttributeEscaped(h.anchor, out.html);
+    out.html += "\">";
+    pos = at + open.size();
+    size_t end = html.find(close, pos);
+    end = end == std::string_view::npos ? html.size() : end + close.size();
+    if (end < html.size() && html[end] == '\n') ++end;
+    out.html.append(html.substr(pos, end - pos));
+    out.heading_end.push_back(out.html.size());
+    pos = end;
   }
-  cmark_parser_feed(parser.get(), markdown.data(), markdown.size());
-  std::unique_ptr<cmark_node, NodeDeleter> doc(cmark_parser_finish(parser.get()));
-
-  std::vector<Heading> out;
-  AnchorNumbering numbering;
-  // Headings are blocks; GitHub numbers anchors over all of them, including
-  // those nested in lists or quotes, so walk the whole tree.
-  cmark_iter* iter = cmark_iter_new(doc.get());
-  for (cmark_event_type ev = cmark_iter_next(iter); ev != CMARK_EVENT_DONE;
-       ev = cmark_iter_next(iter)) {
-    cmark_node* node = cmark_iter_get_node(iter);
-    if (ev != CMARK_EVENT_ENTER || cmark_node_get_type(node) != CMARK_NODE_HEADING) continue;
-    Heading h;
-    h.level = cmark_node_get_heading_level(node);
-    AppendPlainText(node, h.text);
-    h.anchor = numbering.Next(h.text);
-    h.line = cmark_node_get_start_line(node);
-    cmark_node* next = cmark_node_next(node);
-    if (next != nullptr && cmark_node_get_type(next) == CMARK_NODE_BLOCK_QUOTE) {
-      h.informational = QuoteText(next).rfind("Informational", 0) == 0;
-    }
-    out.push_back(std::move(h));
-  }
-  cmark_iter_free(iter);
+  out.html.append(html.substr(pos));
+  if (raw != nullptr) cmark_get_default_mem_allocator()->free(raw);
   return out;
 }
 
-}  // namespace triage::rulegen
+}  // namespace triage
