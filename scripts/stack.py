@@ -154,16 +154,18 @@ def scale_rules(rulegen, factor, runbook_base_url, out, repo=REPO):
 
 
 def prometheus_config(exporter_target, alertmanager_target, rule_file, scrape_interval="1s",
-                      evaluation_interval="1s", job="triage_exporter"):
+                      evaluation_interval="1s", job="triage_exporter", extra_scrape_configs=""):
     """Prometheus configuration: one scrape job for the exporter (named as
-    TriageExporterAbsent expects), the rule file, one Alertmanager."""
+    TriageExporterAbsent expects), the rule file (none when rule_file is
+    None), one Alertmanager.
+    extra_scrape_configs: YAML list items appended under scrape_configs
+    (indented by two spaces, like the exporter's job)."""
     return """# Written by scripts/stack.py.
 global:
   scrape_interval: {si}
   scrape_timeout: {si}
   evaluation_interval: {ei}
-rule_files:
-  - {rules}
+rule_files: [{rules}]
 alerting:
   alertmanagers:
     - static_configs:
@@ -172,8 +174,8 @@ scrape_configs:
   - job_name: {job}
     static_configs:
       - targets: ['{exporter}']
-""".format(si=scrape_interval, ei=evaluation_interval, rules=json.dumps(rule_file),
-           am=alertmanager_target, job=job, exporter=exporter_target)
+""".format(si=scrape_interval, ei=evaluation_interval, rules=json.dumps(rule_file) if rule_file else "",
+           am=alertmanager_target, job=job, exporter=exporter_target) + extra_scrape_configs
 
 
 def alertmanager_config(inhibit_file, webhook_url=None, group_by=("alertname", "service"),
@@ -360,6 +362,25 @@ class Stack:
         self.pgids.add(popen.pid, name, argv[0])
         return proc
 
+    def stop_one(self, proc, grace=5.0):
+        """Stops one process group (SIGTERM, SIGKILL after grace seconds) and
+        forgets it; returns its exit status."""
+        if proc.alive():
+            _killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.log("%s (pid %d) ignored SIGTERM for %.0f s, killing it" % (proc.name, proc.pid, grace))
+        _killpg(proc.pid, signal.SIGKILL)
+        try:
+            proc.popen.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        self.pgids.remove(proc.pid)
+        if proc in self.procs:
+            self.procs.remove(proc)
+        return proc.popen.returncode
+
     def dead(self):
         """(name, exit status) of every process that has exited."""
         return [(p.name, p.popen.returncode) for p in self.procs if not p.alive()]
@@ -396,6 +417,11 @@ class Stack:
                 pass
             self.pgids.remove(p.pid)
         self.procs = []
+
+    def wait_for(self, proc, what, predicate, timeout):
+        """Waits until predicate() is true; raises StackError (with the end of
+        proc's stderr) when proc exits first or time is up."""
+        return self._wait_for(proc, what, predicate, timeout)
 
     def _wait_for(self, proc, what, predicate, timeout):
         def check():
@@ -498,12 +524,13 @@ class Stack:
         return proc, url
 
     def start_prometheus(self, config_text, port, name="prometheus", external_host="127.0.0.1",
-                         resend_delay="1s", for_grace_period="1s", timeout=60):
-        """Writes the configuration and starts Prometheus on 127.0.0.1:port;
-        returns (Proc, URL) once /-/ready answers.
+                         resend_delay="1s", for_grace_period="1s", lifecycle=False, timeout=60):
+        """Writes the configuration (to WORKDIR/<name>.yml) and starts
+        Prometheus on 127.0.0.1:port; returns (Proc, URL) once /-/ready answers.
 
         resend_delay: Prometheus drops alerts that fire before it has found the
-        Alertmanager and sends them again only after this delay (1m by default)."""
+        Alertmanager and sends them again only after this delay (1m by default).
+        lifecycle: enable POST /-/reload (see reload_prometheus)."""
         prom_bin = find_prometheus()
         config = write_file(os.path.join(self.workdir, name + ".yml"), config_text)
         url = "http://127.0.0.1:%d" % port
@@ -514,10 +541,21 @@ class Stack:
                                  "--web.external-url=http://%s:%d/" % (external_host, port),
                                  "--rules.alert.resend-delay=" + resend_delay,
                                  "--rules.alert.for-grace-period=" + for_grace_period,
-                                 "--log.level=info"])
+                                 "--log.level=info"] + (["--web.enable-lifecycle"] if lifecycle else []))
         self._wait_for(proc, "answer on /-/ready",
                        lambda: http_request(url + "/-/ready", timeout=2)[0] == 200, timeout)
         return proc, url
+
+
+    def reload_prometheus(self, url, config_text, name="prometheus"):
+        """Rewrites the configuration of a Prometheus started with
+        lifecycle=True and has it reload (POST /-/reload, which answers once
+        the new configuration is applied). Raises StackError when it refuses."""
+        write_file(os.path.join(self.workdir, name + ".yml"), config_text)
+        status, body = http_request(url + "/-/reload", method="POST", data=b"", timeout=30)
+        if status != 200:
+            raise StackError("Prometheus refused the reload (%s): %s" %
+                             (status, body.decode(errors="replace").strip()[:300]))
 
 
 # ----------------------------------------------------------------------------- the demo

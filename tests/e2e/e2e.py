@@ -3,8 +3,9 @@
 and the simulators, every failure mode at once.
 
 Starts on loopback (scripts/stack.py does the starting and stopping):
-  - one triage_simulator per scenario (tests/e2e/scenarios.py), ports from the
-    kernel, all in mode ok; a TCP listener of the driver's own;
+  - one triage_simulator per scenario (tests/e2e/scenarios.py; two for the
+    edge gateway's), ports from the kernel, all in mode ok; a TCP listener of
+    the driver's own; openssl s_server with a 30-day certificate;
   - triage_exporter on tests/e2e/exporter.yaml (one service per scenario,
     every probe each second);
   - tests/tools/webhook_recorder.py, the only receiver of Alertmanager;
@@ -12,9 +13,18 @@ Starts on loopback (scripts/stack.py does the starting and stopping):
     rules (alerts/alertmanager/inhibit.yaml) and a route tree grouping by
     alertname, service and probe (group_wait and group_interval 1 s);
   - prometheus on 127.0.0.1:19190, scrape and evaluation interval 1 s, job
-    triage_exporter, the rule pack as `triage_rulegen scale --factor 60`
+    triage_exporter (and echo-direct, one simulator's /metrics with the
+    bearer), POST /-/reload enabled, resend delay 3 s (see RESEND_DELAY),
+    the rule pack as `triage_rulegen scale --factor 60`
     renders it (a `for: 5m` waits 5 s, a 1h burn-rate window is 1 min) with
-    runbook_url pointing at this exporter's /runbooks/.
+    runbook_url pointing at this exporter's /runbooks/, loaded by a reload
+    once every job has been scraped (Prometheus applies new targets only
+    every 5 s: TriageExporterAbsent's 5 s would race the first scrape).
+Scenarios that need more than a simulator mode bring their own targets and
+switches (tests/e2e/scenarios.py, "action"): a second simulator of the same
+service, openssl s_server with certificates of a CA the driver makes, a
+Prometheus scrape job the driver reloads without its authorization block, a
+broken configuration reloaded into the exporter.
 Then it switches every scenario's failure on at once and asserts, per expected
 alert: it reaches the webhook with the expected labels; its runbook_url is
 this exporter's page for the alert's runbook section, answers 200, and the
@@ -24,7 +34,10 @@ with status.inhibitedBy set and gets no notification from then on (Alertmanager
 0.25 may let one out while the source is younger than group_wait). While the
 failures are on, tests/dashboards/check_queries.py runs for every service when
 it exists. Then every scenario goes back to ok and each delivered alert must
-be notified as resolved.
+be notified as resolved. Last, once everything has resolved, the scenarios of
+phase "last": the exporter is stopped, TriageExporterAbsent must be delivered,
+the exporter starts again on the same port (its runbook link is checked then)
+and the alert must resolve.
 
 Prints the table (also written to BUILD/artifacts/e2e-table.txt) and
 "N passed, N failed, N skipped"; exits 1 on any failure. The logs of every
@@ -55,7 +68,11 @@ sys.dont_write_bytecode = True  # leave no __pycache__ in the work tree
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 sys.path.insert(0, HERE)
 import stack  # noqa: E402
-from scenarios import SCENARIOS  # noqa: E402
+from scenarios import SCENARIOS, SIMULATOR_SYSTEMS, TCP, TLS  # noqa: E402
+
+# What a scenario's "action" may be (tests/e2e/scenarios.py says what each does).
+ACTIONS = (None, "close_listener", "short_lived_cert", "prometheus_without_bearer", "broken_config",
+           "stop_exporter")
 
 PROM_PORT = 19190
 AM_PORT = 19193
@@ -66,10 +83,36 @@ FIRE_DEADLINE = 120         # after the failures are switched on
 INHIBIT_WATCH = 4.0         # seconds an inhibited alert is watched for a leaked notification
 RESOLVE_DEADLINE = 150      # after recovery; the crash loop needs its 1 min window to pass
 RESTART_PERIOD = 1.5        # seconds in mode restarted, then as long in ok
+# After a reload Prometheus forgets its Alertmanager until service discovery
+# hands it over again (every 5 s). A firing alert Prometheus sent stays valid
+# in Alertmanager for 4 x the resend delay (4 x 1 s would be too short: every
+# firing alert would expire and be notified as resolved, though it was not),
+# and the resend delay is how soon an alert that could not be sent is sent
+# again.
+RESEND_DELAY = 3            # seconds
+ALERT_VALIDITY = 4 * RESEND_DELAY
+NOTIFIER_DEADLINE = 15      # seconds for Prometheus to know the Alertmanager again after a reload
 DASHBOARD_CHECK = os.path.join(REPO, "tests", "dashboards", "check_queries.py")
 DASHBOARD_TIMEOUT = 30      # seconds per service (4 run at once)
 TEMPLATE = os.path.join(HERE, "exporter.yaml")
 PORT_RE = re.compile(r"\{\{port ([a-z0-9-]+)\}\}")
+LAST_FIRE_DEADLINE = 60     # phase "last": the exporter stopped, TriageExporterAbsent delivered
+TOKEN = "e2e-bearer-token"
+# A misspelt key in a probe: what the scenario "configuration reload refused"
+# appends to the exporter's configuration, and the error it must answer.
+BROKEN_SERVICE = """
+  # Appended by the end-to-end driver: a typo the exporter must refuse.
+  - name: broken-by-e2e
+    probes:
+      - name: api
+        kind: http
+        layer: traffic
+        url: http://127.0.0.1:9/
+        valid_status_code: [200]
+"""
+BROKEN_ERROR = 'unknown key "valid_status_code"'
+# What openssl s_server -HTTP sends for /ok.http: the file as it is.
+TLS_ANSWER = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
 LABEL_SHOWN_ALWAYS = ("probe",)
 # Asserted, but left out of the table to keep it readable (the failure
 # details name every expected label).
@@ -99,10 +142,11 @@ class Row:
     """One line of the table. Columns hold None (not reached), True/False, or
     "-" (not applicable)."""
 
-    def __init__(self, scenario, what, labels=None, kind="expect"):
+    def __init__(self, scenario, what, labels=None, kind="expect", exact=False):
         self.scenario = scenario
         self.what = what
         self.labels = labels
+        self.exact = exact        # the delivered label set must be exactly labels
         self.kind = kind          # expect | inhibited | dashboard
         self.delivered = None     # seconds after the switch, or False
         self.runbook = None
@@ -111,10 +155,14 @@ class Row:
         self.skipped = False
         self.details = []
         self.runbook_url = None
+        self.action_failed = False  # the driver could not switch the scenario as it should
         # inhibition bookkeeping
         self.source = None        # labels of the alert that must inhibit this one
         self.inhibit_seen_at = None
         self.watch_from = None    # index into the notifications from which none may name the alert
+
+    def match(self, got):
+        return got == self.labels if self.exact else matches(self.labels, got)
 
     def columns(self):
         def cell(v, timed=False):
@@ -136,6 +184,8 @@ class Row:
         cols = [self.delivered, self.runbook, self.inhibited, self.resolved]
         if self.kind == "dashboard":
             cols = [self.delivered]
+        if self.action_failed:
+            return "FAIL"
         return "PASS" if all(c == "-" or (c is not None and c is not False) for c in cols) else "FAIL"
 
 
@@ -197,6 +247,53 @@ class TcpDependency:
             self.open()
 
 
+# ----------------------------------------------------------------------------- a TLS endpoint
+
+
+class TlsServer:
+    """openssl s_server -HTTP on a loopback port, presenting a certificate of
+    the driver's own CA (tls-ca.crt, which the probe trusts): one valid for 30
+    days or one valid for 3. use() restarts it on the same port with the other."""
+
+    VALID_DAYS = {"long": 30, "short": 3}
+
+    def __init__(self, stack_, workdir):
+        self.stack = stack_
+        self.dir = os.path.join(workdir, "tls")
+        os.makedirs(self.dir)
+        self.proc = None
+        self.starts = 0
+        self.ca_file = os.path.join(workdir, "tls-ca.crt")
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        self._openssl(["req", "-x509"] + ec + ["-keyout", "ca.key", "-out", self.ca_file, "-days", "3650",
+                                               "-subj", "/CN=triage e2e CA"])
+        self._openssl(["req"] + ec + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"])
+        stack.write_file(os.path.join(self.dir, "san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        for which, days in self.VALID_DAYS.items():
+            self._openssl(["x509", "-req", "-in", "server.csr", "-CA", self.ca_file, "-CAkey", "ca.key",
+                           "-CAcreateserial", "-out", which + ".crt", "-days", str(days), "-extfile", "san.ext"])
+        stack.write_file(os.path.join(self.dir, "ok.http"), TLS_ANSWER)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+
+    def _openssl(self, args):
+        res = subprocess.run(["openssl"] + args, cwd=self.dir, capture_output=True, text=True, check=False)
+        if res.returncode != 0:
+            raise stack.StackError("openssl %s failed: %s" % (" ".join(args[:2]), res.stderr.strip()[-300:]))
+
+    def use(self, which):
+        """(Re)starts s_server with the "long" or the "short" certificate."""
+        if self.proc is not None:
+            self.stack.stop_one(self.proc)
+        self.starts += 1
+        self.proc = self.stack.spawn("tls-server-%d" % self.starts, [
+            "openssl", "s_server", "-quiet", "-HTTP", "-accept", "127.0.0.1:%d" % self.port,
+            "-cert", which + ".crt", "-key", "server.key"], cwd=self.dir)
+        self.stack.wait_for(self.proc, "listener on 127.0.0.1:%d" % self.port,
+                            lambda: self.proc.alive() and stack.port_in_use(self.port), 10)
+
+
 # ----------------------------------------------------------------------------- the suite
 
 
@@ -209,18 +306,26 @@ class Suite:
         if not args.keep_tmp:
             self.stack.pgids.set_workdir(self.tmp)
         self.interrupted = False
-        self.sim_ports = {}
+        self.sim_ports = {}       # simulator (or other target) name -> port
         self.tcp = None
+        self.tls = None
+        self.exporter_proc = None
         self.exporter_port = None
+        self.exporter_config = os.path.join(self.tmp, "exporter.yaml")
+        self.exporter_config_text = None
+        self.prom_reloaded_at = None  # monotonic time of a reload whose notifier gap is not yet known
+        self.token_file = os.path.join(self.tmp, "e2e.token")
         self.prom = "http://127.0.0.1:%d" % PROM_PORT
         self.am = "http://127.0.0.1:%d" % AM_PORT
+        self.rules = None
         self.recorder = None
         self.rows = []
+        self.rows_of = {}         # scenario name -> its expect rows
         self.preflight = []       # (ok, text)
         self.index = {}
         self.restart_stop = threading.Event()
         self.restart_threads = []
-        self.scenarios = SCENARIOS
+        self.scenarios = [dict(s, expect=[dict(e) for e in s["expect"]]) for s in SCENARIOS]
 
     # ---- helpers
     def notifications(self):
@@ -229,18 +334,47 @@ class Suite:
     def am_alerts(self):
         return stack.get_json(self.am + "/api/v2/alerts") or []
 
-    def set_mode(self, service, mode):
-        url = "http://127.0.0.1:%d/-/mode?mode=%s" % (self.sim_ports[service], mode)
+    def set_mode(self, sim, mode):
+        url = "http://127.0.0.1:%d/-/mode?mode=%s" % (self.sim_ports[sim], mode)
         status, body = stack.http_request(url, method="POST", data=b"", timeout=5)
         if status != 200:
             raise stack.StackError("simulator %s: switching to mode %s answered %s %s" %
-                                   (service, mode, status, body[:200]))
+                                   (sim, mode, status, body[:200]))
+
+    def prometheus_alerts(self):
+        """Label sets of the alerts Prometheus has pending or firing, or None."""
+        d = stack.get_json(self.prom + "/api/v1/alerts")
+        if not d or d.get("status") != "success":
+            return None
+        return [a["labels"] for a in d["data"]["alerts"]]
 
     def prom_query(self, q):
         d = stack.get_json(self.prom + "/api/v1/query?query=" + urllib.parse.quote(q))
         if not d or d.get("status") != "success":
             return None
         return d["data"]["result"]
+
+    def simulators(self, s):
+        """(name, system, mode) of every simulator of scenario s, its main one first."""
+        if s["system"] not in SIMULATOR_SYSTEMS:
+            return []
+        return [(s["service"], s["system"], s["mode"])] + [(x["name"], x["system"], x["mode"]) for x in s["sims"]]
+
+    def target_names(self):
+        """Every {{port NAME}} the configuration may use."""
+        names = set()
+        for s in self.scenarios:
+            names.update(n for n, _, _ in self.simulators(s))
+            if s["system"] in (TCP, TLS):
+                names.add(s["service"])
+        return names
+
+    def scenario_failed(self, s, text):
+        """Something the driver did for scenario s went wrong: every row of it says so."""
+        log("%s: %s" % (s["name"], text))
+        for row in self.rows_of.get(s["name"], []):
+            row.details.append(text)
+            row.action_failed = True
 
     # ---- set-up
     def check_inputs(self):
@@ -255,6 +389,10 @@ class Suite:
             except stack.StackError as e:
                 self.preflight.append((False, str(e)))
                 ok = False
+        if any(s["system"] == TLS for s in self.scenarios) and not shutil.which("openssl"):
+            self.preflight.append((False, "openssl not found: the TLS scenario serves with openssl s_server "
+                                          "(Debian package openssl)"))
+            ok = False
         try:
             stack.require_free_ports([(PROM_PORT, "the suite's Prometheus"), (AM_PORT, "the suite's Alertmanager")])
         except stack.StackError as e:
@@ -273,18 +411,22 @@ class Suite:
                 elif entry["layer"] != want["layer"] or want["severity"] not in entry["severities"]:
                     bad.append("%s: %s is layer %s, severities %s in alerts/index.json" %
                                (s["name"], want["alertname"], entry["layer"], entry["severities"]))
+            if s["action"] not in ACTIONS:
+                bad.append("%s: unknown action %r" % (s["name"], s["action"]))
+            if s["phase"] == "last" and s["action"] != "stop_exporter":
+                bad.append("%s: only stop_exporter runs in phase last" % s["name"])
         # Services of the configuration and of the scenarios are the same.
         with open(TEMPLATE, encoding="utf-8") as f:
             template = f.read()
         services = set(re.findall(r"^  - name: (\S+)$", template, re.M))
-        wanted = {s["service"] for s in self.scenarios}
+        wanted = {s["service"] for s in self.scenarios if s["service"]}
         if services != wanted:
             bad.append("services of exporter.yaml and scenarios.py differ: only in exporter.yaml %s, only in "
                        "scenarios.py %s" % (sorted(services - wanted), sorted(wanted - services)))
         ports = set(PORT_RE.findall(template))
-        if ports != wanted:
+        if ports != self.target_names():
             bad.append("exporter.yaml probes {{port %s}} but the scenarios start %s" %
-                       (sorted(ports), sorted(wanted)))
+                       (sorted(ports), sorted(self.target_names())))
         if bad:
             ok = False
             self.preflight += [(False, b) for b in bad]
@@ -293,31 +435,74 @@ class Suite:
                                    len(self.scenarios)))
         return ok
 
+    def prometheus_config(self, bearer=True, rules=True):
+        """The suite's Prometheus: the exporter's job, and per scenario with
+        action prometheus_without_bearer a job scraping its simulator, with
+        the bearer or (bearer=False) without; the scaled rules unless
+        rules=False."""
+        jobs = ""
+        for s in self.scenarios:
+            if s["action"] != "prometheus_without_bearer":
+                continue
+            jobs += """  - job_name: {job}
+    # scenario "{name}": its simulator wants the bearer on /metrics
+    static_configs:
+      - targets: ['127.0.0.1:{port}']
+""".format(job=s["job"], name=s["name"], port=self.sim_ports[s["service"]])
+            if bearer:
+                jobs += """    authorization:
+      type: Bearer
+      credentials_file: {token}
+""".format(token=json.dumps(self.token_file))
+        return stack.prometheus_config("127.0.0.1:%d" % self.exporter_port, "127.0.0.1:%d" % AM_PORT,
+                                       self.rules if rules else None, extra_scrape_configs=jobs)
+
     def start(self):
         _, self.recorder = self.stack.start_webhook_recorder(os.path.join(self.tmp, "notifications.jsonl"))
         log("webhook recorder on %s" % self.recorder)
-        sims = [s for s in self.scenarios if s["system"] != "tcp"]
-        started = self.stack.start_simulators(self.bins["triage_simulator"],
-                                              [dict(name="sim-" + s["service"], system=s["system"]) for s in sims])
-        for s in sims:
-            self.sim_ports[s["service"]] = started["sim-" + s["service"]][1]
+        stack.write_file(self.token_file, TOKEN + "\n")
+        specs = []
         for s in self.scenarios:
-            if s["system"] == "tcp":
+            for name, system, _ in self.simulators(s):
+                spec = dict(name="sim-" + name, system=system)
+                if s["token"]:
+                    spec["token_file"] = self.token_file
+                specs.append(spec)
+        started = self.stack.start_simulators(self.bins["triage_simulator"], specs)
+        for spec in specs:
+            self.sim_ports[spec["name"][len("sim-"):]] = started[spec["name"]][1]
+        for s in self.scenarios:
+            if s["warm_up"]:
+                headers = {"Authorization": "Bearer " + TOKEN} if s["token"] else {}
+                url = "http://127.0.0.1:%d%s" % (self.sim_ports[s["service"]], s["warm_up"])
+                status, body = stack.http_request(url, headers=headers)
+                if status != 200:
+                    raise stack.StackError("%s: warm-up GET %s answered %s %s" % (s["name"], url, status, body[:200]))
+            if s["system"] == TCP:
                 self.tcp = TcpDependency()
                 self.sim_ports[s["service"]] = self.tcp.port
-        log("%d simulators and a TCP listener started" % len(sims))
+            elif s["system"] == TLS:
+                self.tls = TlsServer(self.stack, self.tmp)
+                self.tls.use("long")
+                self.sim_ports[s["service"]] = self.tls.port
+        log("%d simulators%s%s started" % (len(specs), ", a TCP listener" if self.tcp else "",
+                                            ", openssl s_server" if self.tls else ""))
 
         with open(TEMPLATE, encoding="utf-8") as f:
             config = PORT_RE.sub(lambda m: str(self.sim_ports[m.group(1)]), f.read())
-        stack.write_file(os.path.join(self.tmp, "exporter.yaml"), config)
-        stack.write_file(os.path.join(self.tmp, "e2e.token"), "e2e-bearer-token\n")
-        _, self.exporter_port = self.stack.start_exporter(self.bins["triage_exporter"],
-                                                          os.path.join(self.tmp, "exporter.yaml"))
+        self.exporter_config_text = config.replace("{{prometheus_url}}", self.prom)
+        stack.write_file(self.exporter_config, self.exporter_config_text)
+        self.exporter_proc, self.exporter_port = self.stack.start_exporter(self.bins["triage_exporter"],
+                                                                           self.exporter_config)
         log("triage_exporter on 127.0.0.1:%d" % self.exporter_port)
+        for s in self.scenarios:
+            for want in s["expect"]:
+                for k, v in want.items():
+                    want[k] = v.replace("{{exporter}}", "127.0.0.1:%d" % self.exporter_port)
 
         self.runbook_base = "http://127.0.0.1:%d/runbooks/" % self.exporter_port
-        rules = stack.scale_rules(self.bins["triage_rulegen"], FACTOR, self.runbook_base,
-                                  os.path.join(self.tmp, "rules.yaml"))
+        self.rules = stack.scale_rules(self.bins["triage_rulegen"], FACTOR, self.runbook_base,
+                                       os.path.join(self.tmp, "rules.yaml"))
         self.stack.start_alertmanager(
             stack.alertmanager_config(os.path.join(REPO, "alerts", "alertmanager", "inhibit.yaml"),
                                       webhook_url=self.recorder + "/alertmanager",
@@ -325,49 +510,160 @@ class Suite:
                                       group_wait="%ds" % GROUP_WAIT, group_interval="1s", repeat_interval="1h"),
             AM_PORT)
         log("Alertmanager on %s" % self.am)
-        self.stack.start_prometheus(
-            stack.prometheus_config("127.0.0.1:%d" % self.exporter_port, "127.0.0.1:%d" % AM_PORT, rules),
-            PROM_PORT, resend_delay="1s", for_grace_period="1s")
-        log("Prometheus on %s (rules scaled by %d)" % (self.prom, FACTOR))
+        # Without the rules until every job has been scraped (wait_ready):
+        # Prometheus applies its targets only every 5 s, as long as the scaled
+        # for of TriageExporterAbsent, which would otherwise race the first
+        # scrape of the exporter and page before anything was switched on.
+        self.stack.start_prometheus(self.prometheus_config(bearer=True, rules=False), PROM_PORT,
+                                    resend_delay="%ds" % RESEND_DELAY, for_grace_period="1s", lifecycle=True)
+        log("Prometheus on %s" % self.prom)
 
     def wait_ready(self):
-        """Prometheus has the rules, scrapes the exporter and sees every probe."""
+        """Prometheus scrapes every job and sees every probe; then it gets the
+        rules."""
         status = {}
 
         def ready():
-            rules = stack.get_json(self.prom + "/api/v1/rules")
-            status["rules"] = len(rules["data"]["groups"]) if rules else 0
             up = self.prom_query('up{job="triage_exporter"}')
             status["up"] = up[0]["value"][1] if up else None
             configured = self.prom_query("triage_exporter_probes_configured")
             seen = self.prom_query("count(triage_probe_info)")
             status["probes"] = "%s of %s" % (seen[0]["value"][1] if seen else 0,
                                              configured[0]["value"][1] if configured else "?")
-            return (status["rules"] > 0 and status["up"] == "1" and configured and seen and
-                    seen[0]["value"][1] == configured[0]["value"][1])
+            # Every other job (the scenarios' own scrapes) is up as well.
+            down = self.prom_query("up == 0")
+            status["jobs down"] = sorted(d["metric"].get("job", "?") for d in down or [])
+            return (status["up"] == "1" and configured and seen and
+                    seen[0]["value"][1] == configured[0]["value"][1] and down == [])
+        deadline = time.monotonic() + READY_DEADLINE
         if not stack.wait_until(ready, READY_DEADLINE, 0.5):
             raise stack.StackError("the stack is not ready within %d s: %s" % (READY_DEADLINE, status))
-        log("Prometheus scrapes the exporter and sees every probe (%s), %d rule groups" %
-            (status["probes"], status["rules"]))
+        log("Prometheus scrapes every job and sees every probe (%s)" % status["probes"])
+
+        self.reload_prometheus(bearer=True)
+        self.wait_notifier()
+
+        def rules_loaded():
+            rules = stack.get_json(self.prom + "/api/v1/rules")
+            status["rules"] = len(rules["data"]["groups"]) if rules else 0
+            return status["rules"] > 0
+        if not stack.wait_until(rules_loaded, max(1.0, deadline - time.monotonic()), 0.2):
+            raise stack.StackError("Prometheus has no rule group after the reload: %s" % status)
+        log("Prometheus evaluates the rules scaled by %d (%d rule groups)" % (FACTOR, status["rules"]))
 
     # ---- the failures
+    def switch(self, s, on):
+        """Switches the failure of scenario s on or (on=False) off again."""
+        for name, _, mode in self.simulators(s):
+            if mode == "restart_loop":
+                if on:
+                    t = threading.Thread(target=self._restart_loop, args=(name,), daemon=True)
+                    t.start()
+                    self.restart_threads.append(t)
+                else:
+                    self.set_mode(name, "ok")  # the loop has been stopped
+            elif mode:
+                self.set_mode(name, mode if on else "ok")
+        action = s["action"]
+        if action == "close_listener":
+            if on:
+                self.tcp.close()
+            else:
+                self.tcp.reopen()
+        elif action == "short_lived_cert":
+            self.tls.use("short" if on else "long")
+        elif action == "prometheus_without_bearer":
+            self.reload_prometheus(bearer=not on)
+        elif action == "broken_config":
+            self.reload_exporter(s, broken=on)
+        elif action == "stop_exporter":
+            if on:
+                self.stop_exporter()
+            else:
+                self.restart_exporter()
+
+    def reload_prometheus(self, bearer):
+        self.stack.reload_prometheus(self.prom, self.prometheus_config(bearer=bearer))
+        self.prom_reloaded_at = time.monotonic()
+
+    def wait_notifier(self):
+        """After a reload of Prometheus: waits until it knows the Alertmanager
+        again. A gap as long as a firing alert stays valid would let
+        Alertmanager resolve alerts by timeout, and the resolved notifications
+        would prove nothing: that fails the run."""
+        since, self.prom_reloaded_at = self.prom_reloaded_at, None
+        if since is None:
+            return
+
+        def known():
+            d = stack.get_json(self.prom + "/api/v1/alertmanagers")
+            return bool(d and d["data"]["activeAlertmanagers"])
+        stack.wait_until(known, NOTIFIER_DEADLINE, 0.1)
+        gap = time.monotonic() - since
+        log("Prometheus knows the Alertmanager again %.1fs after its reload" % gap)
+        if gap >= ALERT_VALIDITY - 1:
+            self.preflight.append((False, "Prometheus did not know the Alertmanager for %.1f s after a reload, "
+                                          "about as long as a firing alert stays valid (%d s): a resolved "
+                                          "notification may be a timeout" % (gap, ALERT_VALIDITY)))
+
+    def reload_exporter(self, s, broken):
+        """Writes the broken configuration (or the good one again) and has the
+        exporter reload it; a refused broken one must leave the probes running."""
+        before = self.exporter_metric("triage_exporter_probes_configured")
+        stack.write_file(self.exporter_config, self.exporter_config_text + (BROKEN_SERVICE if broken else ""))
+        status, body = stack.http_request("http://127.0.0.1:%d/-/reload" % self.exporter_port, method="POST",
+                                          data=b"", timeout=10)
+        text = body.decode(errors="replace").strip()
+        if broken:
+            if status != 500 or BROKEN_ERROR not in text:
+                self.scenario_failed(s, "POST /-/reload of the broken configuration answered %s %r, want 500 "
+                                        "with %s" % (status, text[:300], BROKEN_ERROR))
+            after = self.exporter_metric("triage_exporter_probes_configured")
+            if after != before:
+                self.scenario_failed(s, "after the refused reload triage_exporter_probes_configured is %s, "
+                                        "was %s: the running configuration was not kept" % (after, before))
+            else:
+                log("%s: the exporter refused the broken configuration (%s) and keeps its %s probes" %
+                    (s["name"], status, after))
+        elif status != 200:
+            self.scenario_failed(s, "POST /-/reload of the good configuration answered %s %r" % (status, text[:200]))
+
+    def exporter_metric(self, name):
+        status, body = stack.http_request("http://127.0.0.1:%d/metrics" % self.exporter_port, timeout=5)
+        m = re.search(r"^%s(?:\{[^}]*\})? (\S+)$" % re.escape(name), body.decode(errors="replace"), re.M)
+        return m.group(1) if status == 200 and m else None
+
+    def stop_exporter(self):
+        rc = self.stack.stop_one(self.exporter_proc)
+        log("triage_exporter stopped (exit status %s)" % rc)
+
+    def restart_exporter(self):
+        """Starts the exporter again on the port Prometheus scrapes."""
+        listen = "127.0.0.1:%d" % self.exporter_port
+        for attempt in range(1, 6):
+            try:
+                self.exporter_proc, _ = self.stack.start_exporter(
+                    self.bins["triage_exporter"], self.exporter_config, listen=listen,
+                    name="exporter-restarted-%d" % attempt)
+                log("triage_exporter started again on %s" % listen)
+                return
+            except stack.StackError as e:
+                if attempt == 5:
+                    raise stack.StackError("the exporter could not start again on %s: %s" % (listen, e))
+                time.sleep(1)
+
     def switch_on(self):
         for s in self.scenarios:
-            if s["mode"] == "close_listener":
-                self.tcp.close()
-            elif s["mode"] == "restart_loop":
-                t = threading.Thread(target=self._restart_loop, args=(s["service"],), daemon=True)
-                t.start()
-                self.restart_threads.append(t)
-            else:
-                self.set_mode(s["service"], s["mode"])
+            if s["phase"] == "together":
+                self.switch(s, True)
+        self.wait_notifier()
 
-    def _restart_loop(self, service):
+    def _restart_loop(self, sim):
         # Every entry into mode restarted is a new process start time.
         while not self.restart_stop.is_set():
             for mode in ("restarted", "ok"):
                 try:
-                    self.set_mode(service, mode)
+                    self.set_mode(sim, mode)
                 except stack.StackError as e:
                     log("restart loop: %s" % e)
                 if self.restart_stop.wait(RESTART_PERIOD):
@@ -378,10 +674,9 @@ class Suite:
         for t in self.restart_threads:
             t.join(timeout=5)
         for s in self.scenarios:
-            if s["mode"] == "close_listener":
-                self.tcp.reopen()
-            else:
-                self.set_mode(s["service"], "ok")
+            if s["phase"] == "together":
+                self.switch(s, False)
+        self.wait_notifier()
 
     # ---- checks
     def check_runbook(self, row):
@@ -404,22 +699,28 @@ class Suite:
             return
         row.runbook = True
 
-    def firing_phase(self, expect_rows, inhibit_rows, t_on):
-        deadline = t_on + FIRE_DEADLINE
+    def firing_phase(self, expect_rows, inhibit_rows, t_on, limit=FIRE_DEADLINE, first_index=0,
+                     runbook_now=True):
+        """Waits until every expected alert has a firing notification (from
+        notification first_index on) and every inhibited one has been watched.
+        runbook_now=False leaves the runbook check to the caller (the exporter
+        that serves the page may be away)."""
+        deadline = t_on + limit
         while True:
             now = time.monotonic()
-            notifs = self.notifications()
+            notifs = self.notifications()[first_index:]
             for row in expect_rows:
                 if row.delivered is not None:
                     continue
                 for n in notifs:
                     hit = next((a for a in n.get("alerts") or [] if a.get("status") == "firing"
-                                and matches(row.labels, a.get("labels", {}))), None) if isinstance(n, dict) else None
+                                and row.match(a.get("labels", {}))), None) if isinstance(n, dict) else None
                     if hit:
                         row.delivered = now - t_on
                         row.runbook_url = hit.get("annotations", {}).get("runbook_url")
                         log("delivered %s after %.1fs" % (fmt_labels(row.labels), row.delivered))
-                        self.check_runbook(row)
+                        if runbook_now:
+                            self.check_runbook(row)
                         break
             if inhibit_rows:
                 alerts = self.am_alerts()
@@ -447,8 +748,14 @@ class Suite:
             if row.delivered is None:
                 row.delivered = False
                 row.runbook = False
-                row.details.append("no firing notification within %d s" % FIRE_DEADLINE)
+                row.details.append("no firing notification within %d s%s" % (limit, self.near_misses(row)))
         self.judge_inhibition(inhibit_rows)
+
+    def near_misses(self, row):
+        """The labels of notified alerts of the same name, for a row never delivered."""
+        seen = {json.dumps(a.get("labels", {}), sort_keys=True) for n in self.notifications() if isinstance(n, dict)
+                for a in n.get("alerts") or [] if a.get("labels", {}).get("alertname") == row.labels["alertname"]}
+        return "; notified with other labels: %s" % ", ".join(sorted(seen)[:3]) if seen else ""
 
     def judge_inhibition(self, inhibit_rows):
         if not inhibit_rows:
@@ -478,6 +785,8 @@ class Suite:
         rows = []
         kinds_of = {}
         for s in self.scenarios:
+            if not s["service"]:
+                continue  # the exporter's own scenarios: no service to show
             row = Row(s["name"], "dashboard queries (kinds: %s)" % (",".join(s["dashboard_kinds"]) or "none"),
                       kind="dashboard")
             rows.append(row)
@@ -518,9 +827,13 @@ class Suite:
         while waiting:
             now = time.monotonic()
             notifs = self.notifications()[first_index:]
+            # Prometheus must agree: a resolved notification while it still
+            # has the alert active would be Alertmanager's timeout.
+            active = self.prometheus_alerts()
             for row in list(waiting):
-                if any(isinstance(n, dict) and any(a.get("status") == "resolved" and matches(row.labels, a.get("labels", {}))
-                                                   for a in n.get("alerts") or []) for n in notifs):
+                if any(isinstance(n, dict) and any(a.get("status") == "resolved" and row.match(a.get("labels", {}))
+                                                   for a in n.get("alerts") or []) for n in notifs) and \
+                        active is not None and not any(row.match(a) for a in active):
                     row.resolved = now - t_off
                     waiting.remove(row)
                     log("resolved %s after %.1fs" % (fmt_labels(row.labels), row.resolved))
@@ -529,7 +842,8 @@ class Suite:
             time.sleep(0.5)
         for row in waiting:
             row.resolved = False
-            row.details.append("no resolved notification within %d s of the recovery" % RESOLVE_DEADLINE)
+            row.details.append("no resolved notification (with the alert gone from Prometheus) within %d s of "
+                               "the recovery" % RESOLVE_DEADLINE)
 
     # ---- the whole run
     def run(self):
@@ -537,12 +851,13 @@ class Suite:
             return
         self.start()
         self.wait_ready()
-        expect_rows, inhibit_rows = [], []
+        expect_rows, inhibit_rows, last_rows = [], [], []
         for s in self.scenarios:
             for want in s["expect"]:
-                row = Row(s["name"], fmt_labels(want), want)
+                row = Row(s["name"], fmt_labels(want), want, exact=s["exact_labels"])
                 row.inhibited = "-"
-                expect_rows.append(row)
+                (last_rows if s["phase"] == "last" else expect_rows).append(row)
+                self.rows_of.setdefault(s["name"], []).append(row)
                 self.rows.append(row)
             for want in s["inhibited"]:
                 row = Row(s["name"], fmt_labels(want) + " (inhibited)", want, kind="inhibited")
@@ -553,8 +868,8 @@ class Suite:
 
         # Nothing the scenarios expect may fire before they are switched on.
         present = self.am_alerts()
-        early = [fmt_labels(r.labels) for r in expect_rows
-                 if any(matches(r.labels, a["labels"]) for a in present)]
+        early = [fmt_labels(r.labels) for r in expect_rows + last_rows
+                 if any(r.match(a["labels"]) for a in present)]
         if early:
             self.preflight.append((False, "alerts in Alertmanager before any failure was switched on: %s" % early))
 
@@ -571,6 +886,31 @@ class Suite:
         self.switch_off()
         log("every scenario back to ok; waiting for the resolved notifications (at most %d s)" % RESOLVE_DEADLINE)
         self.resolve_phase(expect_rows, first_index, t_off)
+        self.last_phase()
+
+    def last_phase(self):
+        """The scenarios that would silence every other: one after the other,
+        once the rest has resolved (stop_exporter: the runbook page is checked
+        once the exporter is back)."""
+        for s in self.scenarios:
+            if s["phase"] != "last":
+                continue
+            rows = self.rows_of.get(s["name"], [])
+            first_index = len(self.notifications())
+            t_on = time.monotonic()
+            self.switch(s, True)
+            log("%s: switched on; waiting for the alerts (at most %d s)" % (s["name"], LAST_FIRE_DEADLINE))
+            self.firing_phase(rows, [], t_on, limit=LAST_FIRE_DEADLINE, first_index=first_index,
+                              runbook_now=False)
+            first_index = len(self.notifications())
+            t_off = time.monotonic()
+            self.switch(s, False)
+            for row in rows:
+                if row.delivered:
+                    self.check_runbook(row)
+            log("%s: switched off; waiting for the resolved notifications (at most %d s)" %
+                (s["name"], RESOLVE_DEADLINE))
+            self.resolve_phase(rows, first_index, t_off)
 
     def report(self):
         lines = []

@@ -1,5 +1,6 @@
 // Tests for the systems the simulator plays besides the default Echo server
-// (tools/simulator/node_system.h, kube_system.h), for Echo's scrape modes,
+// (tools/simulator/node_system.h, kube_system.h), for Echo's scrape modes
+// (metrics_empty, metrics_garbage, no_traffic, restarted, fd_pressure),
 // for scenario validation per system, and for --system in the binary. All
 // over real HTTP on 127.0.0.1.
 #include <arpa/inet.h>
@@ -493,6 +494,49 @@ TEST(SimulatorEchoScrape, MetricsEmptyAndGarbage) {
   EXPECT_EQ(s.GetJson("/api/v2/whoami")["subject"], "demo");
 }
 
+// Request counter samples of a metrics page, by their label set.
+std::map<std::string, double> RequestCounts(const std::string& body) {
+  std::map<std::string, double> out;
+  ParseExposition(body, {}, [&](const ExpositionSample& s) {
+    if (s.name != "echo_http_requests_total") return;
+    std::string key;
+    for (const auto& [name, value] : s.labels) key += std::string(name) + "=" + std::string(value) + ",";
+    out[key] = s.value;
+  });
+  return out;
+}
+
+TEST(SimulatorEchoScrape, NoTrafficHidesOnlyTheRequestCounter) {
+  Sim s("echo", "t0ken");
+  EXPECT_EQ(s.Get("/api/v2/whoami", "t0ken").status, 200);
+  ExpositionStatus st;
+  tu::HttpReply r = s.Get("/metrics", "t0ken");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(RequestCounts(r.body).size(), 1u) << r.body;
+  const double started = ParseMetrics(r.body, &st).at("process_start_time_seconds");
+
+  s.Mode("no_traffic");
+  r = s.Get("/metrics", "t0ken");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(RequestCounts(r.body).empty()) << r.body;
+  const auto m = ParseMetrics(r.body, &st);
+  EXPECT_EQ(st, ExpositionStatus::kOk);
+  EXPECT_EQ(m.at("process_start_time_seconds"), started);  // no restart
+  EXPECT_EQ(m.count("process_open_fds"), 1u);
+  EXPECT_EQ(m.count("process_max_fds"), 1u);
+  // The API answers as in ok, the bearer is still required, and what it
+  // answers is counted meanwhile.
+  EXPECT_EQ(s.GetJson("/api/v2/whoami", 401)["code"], "unauthorized");
+  EXPECT_EQ(s.Get("/metrics").status, 401);
+  EXPECT_EQ(s.Get("/api/v2/whoami", "t0ken").status, 200);
+  EXPECT_TRUE(RequestCounts(s.Get("/metrics", "t0ken").body).empty());
+
+  s.Mode("ok");
+  const auto counts = RequestCounts(s.Get("/metrics", "t0ken").body);
+  EXPECT_EQ(counts.at("route=/api/v2,code=200,"), 2);
+  EXPECT_EQ(counts.at("route=/api/v2,code=401,"), 1);
+}
+
 TEST(SimulatorEchoScrape, RestartedMovesStartTimeForward) {
   Sim s("echo");
   ExpositionStatus st;
@@ -816,6 +860,8 @@ TEST(SimulatorBinary, HelpListsSystemsAndBadSystemFails) {
     EXPECT_NE(help.out().find("pending_no_default_storageclass"), std::string::npos) << help.out();
     EXPECT_NE(help.out().find("http10"), std::string::npos) << help.out();
     EXPECT_NE(help.out().find("clock_skew"), std::string::npos) << help.out();
+    EXPECT_NE(help.out().find("Echo's no_traffic leaves every echo_http_requests_total"), std::string::npos)
+        << help.out();
   }
   {
     Child bad(bin, {"--system=mainframe"}, true);

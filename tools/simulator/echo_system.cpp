@@ -65,7 +65,7 @@ const std::vector<std::string>& EchoModes() {
   static const std::vector<std::string> kModes = {
       "ok", "unauthorized", "forbidden", "gone", "rate_limited",
       "backend_failure", "shutting_down", "garbage",
-      "metrics_empty", "metrics_garbage", "restarted", "fd_pressure",
+      "metrics_empty", "metrics_garbage", "no_traffic", "restarted", "fd_pressure",
       "http10", "clock_skew"};
   return kModes;
 }
@@ -178,11 +178,17 @@ void EchoSystem::ServeMetrics(IncomingRequest& req, Responder& res, const std::s
   out += "# HELP echo_http_requests_total Requests answered under the versioned API prefixes.\n";
   out += "# TYPE echo_http_requests_total counter\n";
   double start_time = 0;
+  // no_traffic: the family is declared but has no sample, as on a server no
+  // one has called since it started. The requests are still counted and show
+  // again once the mode is left.
+  const bool show_requests = mode != "no_traffic";
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [key, count] : request_counts_) {
-      out += "echo_http_requests_total{route=\"" + key.first + "\",code=\"" +
-             std::to_string(key.second) + "\"} " + std::to_string(count) + "\n";
+    if (show_requests) {
+      for (const auto& [key, count] : request_counts_) {
+        out += "echo_http_requests_total{route=\"" + key.first + "\",code=\"" +
+               std::to_string(key.second) + "\"} " + std::to_string(count) + "\n";
+      }
     }
     start_time = start_time_seconds_;
   }

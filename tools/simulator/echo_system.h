@@ -14,7 +14,10 @@
 //
 // Modes for /metrics (what a scrape of the server sees; /api/v2/* answers as
 // in ok): metrics_empty (200, empty body: no traffic yet), metrics_garbage
-// (200, text that is not the exposition format), restarted
+// (200, text that is not the exposition format), no_traffic (200, the usual
+// page without a single echo_http_requests_total sample, process_* as in ok:
+// a server no one has called yet, or a hop that drops the request counter;
+// the requests are still counted and show again in ok), restarted
 // (process_start_time_seconds moves to the moment the mode was entered, and
 // stays there), fd_pressure (process_open_fds 1000 of process_max_fds 1024).
 //

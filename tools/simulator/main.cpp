@@ -88,6 +88,9 @@ void PrintUsage() {
             << "Echo's http10 answers every route with an HTTP/1.0 status line (an upstream\n"
             << "a mesh proxy refuses); its clock_skew sends a Date 300 s ahead. Both otherwise\n"
             << "answer as ok.\n"
+            << "Echo's no_traffic leaves every echo_http_requests_total sample out of\n"
+            << "/metrics (process_* stay), as a server no one has called yet shows it;\n"
+            << "the requests are still counted and show again in ok.\n"
             << "\n"
             << "Switch modes at run time (no token needed):\n"
             << "  curl -X POST 'http://127.0.0.1:18081/-/mode?mode=rate_limited'\n";
