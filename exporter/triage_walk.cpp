@@ -108,9 +108,11 @@ FailureAlert AlertForFailure(const ProbeCommon& probe, const Snapshot& snap) {
   const FailureReason reason = snap.reason;
   const std::string_view kind = probe.kind;
   // The probe cannot do its work at all: its credentials are unreadable, or
-  // the Kubernetes API refuses the exporter's account.
+  // the API it reads (Kubernetes, a node's stats or readiness) refuses the
+  // exporter's account, as TriageProbeMisconfigured selects it.
   if (reason == FailureReason::kCredentials ||
-      (kind == "kubernetes_pvc" && reason == FailureReason::kUnauthorized)) {
+      ((kind == "kubernetes_pvc" || kind == "cluster" || kind == "readiness") &&
+       reason == FailureReason::kUnauthorized)) {
     return {kProbeMisconfigured, {}, {}};
   }
   if (probe.layer == Layer::kLiveness) return {kTargetDown, {}, {}};
@@ -127,8 +129,6 @@ FailureAlert AlertForFailure(const ProbeCommon& probe, const Snapshot& snap) {
       return {kClusterReplicationNotReady, {}, {}};
     }
     if (reason == FailureReason::kCheckFailed) return {kClusterFollowerLagging, {}, {}};
-    // A stats endpoint that refuses the exporter: its token or RBAC.
-    if (reason == FailureReason::kUnauthorized) return {kProbeMisconfigured, {}, {}};
   }
   if (kind == "kubernetes_pvc" && reason == FailureReason::kCheckFailed) {
     if (HasValue(snap, FamilyId::kPvcPhase, 1, "phase", "Lost")) return {kPvcLost, {}, {}};

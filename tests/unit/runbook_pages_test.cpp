@@ -266,10 +266,13 @@ TEST_F(RunbookPagesTest, NowBoxShowsLiveValuesOfProbesAndOfTheExporter) {
                        "<tr><td><code>triage_exporter_config_last_reload_successful</code></td>"
                        "<td></td><td></td><td></td><td>1</td></tr>"))
       << reload;
-  // An alert fed by no metric of the exporter says so.
+  // The absence alert reads the exporter's build info, which the box shows
+  // as present right now.
   const size_t absent = exporter.body.find("<h2 id=\"triageexporterabsent\">");
   ASSERT_NE(absent, std::string::npos);
-  EXPECT_TRUE(Contains(exporter.body.substr(absent, 600), "No metric of this exporter feeds"));
+  const std::string absent_box =
+      exporter.body.substr(absent, exporter.body.find("</div>", absent) - absent);
+  EXPECT_TRUE(Contains(absent_box, "<code>triage_exporter_build_info</code>")) << absent_box;
 }
 
 TEST_F(RunbookPagesTest, LabelValuesAreHtmlEscaped) {
@@ -311,7 +314,7 @@ TEST(RunbookIndex, ReadsExpandRecordingRulesToExporterFamilies) {
   EXPECT_EQ(burn->file, "http-status.md");
   const AlertInfo* absent = FindEmbeddedAlert("TriageExporterAbsent");
   ASSERT_NE(absent, nullptr);
-  EXPECT_TRUE(absent->reads.empty());  // `up` is Prometheus's own
+  EXPECT_EQ(absent->reads, (std::vector<std::string>{"triage_exporter_build_info"}));
   EXPECT_EQ(FindEmbeddedAlert("NoSuchAlert"), nullptr);
   for (const auto& a : EmbeddedAlerts()) {
     EXPECT_NE(FindRunbook(a.file), nullptr) << a.name;
