@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 
+#include "collectors/http_run.h"
 #include "collectors/json_probe_util.h"
 #include "exporter/config.h"
 #include "exporter/yaml_reader.h"
@@ -13,10 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-struct ClusterState : ProbeState {
-  bool ran = false;
-  HttpPhases phases;
-  HttpResponseCounter responses;
+struct ClusterState : HttpRunState {
   uint64_t leader_changes = 0;
   std::optional<std::string> last_leader;  // last identity seen, kept across unknown periods
   // From the last readable answer; have_view false after an unreadable one.
@@ -245,50 +242,16 @@ std::unique_ptr<ProbeState> ClusterProbeSpec::NewState() const {
 void ClusterProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
                            std::function<void(RunOutcome)> done) const {
   auto& s = static_cast<ClusterState&>(state);
-  HttpRequest req;
-  if (!BuildHttpRequest(config_.http, common().timeout, req, debug)) {
-    s.ran = true;
-    s.ClearView();
-    done({false, FailureReason::kCredentials});
-    return;
-  }
-  if (debug) debug->Line(req.method + " " + req.url);
-  fetcher.Fetch(std::move(req), debug, [this, &s, debug, done = std::move(done)](HttpResult&& res) {
-    s.ran = true;
-    s.phases = res.phases;
-    s.responses.Count(res.status);
-    RunOutcome out{false, FailureReason::kOther};
-    // Nothing below should throw; this keeps it that way on the loop thread.
-    try {
-      out = Judge(res, s, debug);
-    } catch (const std::exception& e) {
-      s.ClearView();
-      if (debug) debug->Line(std::string("internal error judging the answer: ") + e.what());
-    }
-    done(out);
-  });
+  HttpRunSteps steps;
+  steps.clear = [&s](FailureReason) { s.ClearView(); };
+  steps.judge_body = [this, &s, debug](const HttpResult& res) { return JudgeBody(res, s, debug); };
+  RunHttpExchange(fetcher, config_.http, common().timeout, s, debug, std::move(steps),
+                  std::move(done));
 }
 
-RunOutcome ClusterProbeSpec::Judge(const HttpResult& res, ProbeState& state,
-                                   DebugLog* debug) const {
+RunOutcome ClusterProbeSpec::JudgeBody(const HttpResult& res, ProbeState& state,
+                                       DebugLog* debug) const {
   auto& s = static_cast<ClusterState&>(state);
-  if (res.failure != FailureReason::kNone) {
-    s.ClearView();
-    if (debug) {
-      debug->Line("failed: " + std::string(FailureReasonName(res.failure)) + ": " + res.error);
-    }
-    return {false, res.failure};
-  }
-  const FailureReason status_failure = StatusFailure(res.status, config_.http.valid_status_codes);
-  if (debug) {
-    debug->Line("status " + std::to_string(res.status) +
-                (status_failure == FailureReason::kNone ? " (valid)" : " (not valid)"));
-  }
-  if (status_failure != FailureReason::kNone) {
-    s.ClearView();
-    return {false, status_failure};
-  }
-
   ClusterView view = ReadClusterBody(config_, res.body);
   if (!view.readable) {
     s.ClearView();

@@ -91,8 +91,9 @@ class ClusterProbeSpec : public ProbeSpec {
   void Render(const ProbeState& state, SampleWriter& w) const override;
 
  private:
-  // Turns a finished exchange into the outcome, updating the state.
-  RunOutcome Judge(const HttpResult& res, ProbeState& state, DebugLog* debug) const;
+  // Reads the answer of a valid status into the outcome, updating the state
+  // (transport and status are judged by RunHttpExchange).
+  RunOutcome JudgeBody(const HttpResult& res, ProbeState& state, DebugLog* debug) const;
   ClusterProbeConfig config_;
 };
 

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "collectors/http_run.h"
 #include "exporter/config.h"
 #include "exporter/yaml_reader.h"
 
@@ -32,18 +33,15 @@ struct ErrorKey {
   }
 };
 
-struct HttpState : ProbeState {
-  HttpResponseCounter responses;
+struct HttpState : HttpRunState {
   std::map<ErrorKey, uint64_t> errors;     // (status, error_code) -> count
   std::vector<std::string> error_codes;    // distinct error_code values admitted, sorted
-  bool ran = false;
   long last_status = 0;
   std::string last_error_code;             // error_code of the last response, "" when none
   int http_version_x10 = 0;
   double retry_after = 0;
   std::optional<double> clock_skew;
   double cert_expiry = 0;
-  HttpPhases phases;
 };
 
 std::shared_ptr<SecretFile> LoadSecret(MapReader& r, std::string_view key) {
@@ -303,75 +301,56 @@ std::unique_ptr<ProbeState> HttpProbeSpec::NewState() const {
 void HttpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
                         std::function<void(RunOutcome)> done) const {
   auto& s = static_cast<HttpState&>(state);
-  HttpRequest req;
-  if (!BuildHttpRequest(config_, common().timeout, req, debug)) {
-    s.ran = true;
-    done({false, FailureReason::kCredentials});
-    return;
+  HttpRunSteps steps;
+  steps.record = [this, &s, debug](const HttpResult& res) { Record(res, s, debug); };
+  RunHttpExchange(fetcher, config_, common().timeout, s, debug, std::move(steps), std::move(done));
+}
+
+void HttpProbeSpec::Record(const HttpResult& res, ProbeState& state, DebugLog* debug) const {
+  auto& s = static_cast<HttpState&>(state);
+  // The "last response" gauges describe this run: without a response they
+  // read 0 (status, Retry-After) or disappear (version, clock skew).
+  s.last_status = 0;
+  s.last_error_code.clear();
+  s.retry_after = 0;
+  s.http_version_x10 = 0;
+  s.clock_skew.reset();
+  if (res.status <= 0) return;
+  const int code = static_cast<int>(res.status);
+  s.last_status = res.status;
+  s.http_version_x10 = res.http_version_x10;
+
+  if ((code == 429 || code == 503) && res.retry_after) {
+    if (auto ra = ParseRetryAfter(*res.retry_after, std::chrono::system_clock::now())) {
+      s.retry_after = *ra;
+    }
   }
-  if (debug) debug->Line(req.method + " " + req.url);
-  fetcher.Fetch(std::move(req), debug, [this, &s, debug, done = std::move(done)](HttpResult&& res) {
-    s.ran = true;
-    s.phases = res.phases;
-    RunOutcome out;
-    // The "last response" gauges describe this run: without a response they
-    // read 0 (status, Retry-After) or disappear (version, clock skew).
-    s.last_status = 0;
-    s.last_error_code.clear();
-    s.retry_after = 0;
-    s.http_version_x10 = 0;
-    s.clock_skew.reset();
-    if (res.status > 0) {
-      const int code = static_cast<int>(res.status);
-      s.last_status = res.status;
-      s.http_version_x10 = res.http_version_x10;
-      s.responses.Count(code);
+  // Without a Date header (or a certificate) the series goes away
+  // rather than going stale. A reused connection presents no
+  // certificate, so keep-alive probes keep the one they saw.
+  if (res.date) {
+    if (auto remote = ParseHttpDate(*res.date)) {
+      const double mid = SecondsSinceEpoch(res.wall_start) +
+                         (res.pretransfer_seconds + res.ttfb_seconds) / 2;
+      s.clock_skew = *remote - mid;
+    }
+  }
+  if (res.cert_expiry > 0 || !config_.keep_alive) s.cert_expiry = res.cert_expiry;
 
-      if ((code == 429 || code == 503) && res.retry_after) {
-        if (auto ra = ParseRetryAfter(*res.retry_after, std::chrono::system_clock::now())) {
-          s.retry_after = *ra;
-        }
-      }
-      // Without a Date header (or a certificate) the series goes away
-      // rather than going stale. A reused connection presents no
-      // certificate, so keep-alive probes keep the one they saw.
-      if (res.date) {
-        if (auto remote = ParseHttpDate(*res.date)) {
-          const double mid = SecondsSinceEpoch(res.wall_start) +
-                             (res.pretransfer_seconds + res.ttfb_seconds) / 2;
-          s.clock_skew = *remote - mid;
-        }
-      }
-      if (res.cert_expiry > 0 || !config_.keep_alive) s.cert_expiry = res.cert_expiry;
-
-      if (code >= 400 && !config_.error_code_pointer.empty() &&
-          res.failure == FailureReason::kNone) {
-        std::string ec = ExtractErrorCode(config_, res.body);
-        auto it = std::lower_bound(s.error_codes.begin(), s.error_codes.end(), ec);
-        if (it == s.error_codes.end() || *it != ec) {
-          if (static_cast<int>(s.error_codes.size()) < config_.max_error_codes) {
-            s.error_codes.insert(it, ec);
-          } else {
-            ec = std::string(kErrorCodeOther);
-          }
-        }
-        if (debug) debug->Line("error_code " + ec);
-        s.last_error_code = ec;
-        ++s.errors[{code, std::move(ec)}];
+  if (code >= 400 && !config_.error_code_pointer.empty() && res.failure == FailureReason::kNone) {
+    std::string ec = ExtractErrorCode(config_, res.body);
+    auto it = std::lower_bound(s.error_codes.begin(), s.error_codes.end(), ec);
+    if (it == s.error_codes.end() || *it != ec) {
+      if (static_cast<int>(s.error_codes.size()) < config_.max_error_codes) {
+        s.error_codes.insert(it, ec);
+      } else {
+        ec = std::string(kErrorCodeOther);
       }
     }
-    if (res.failure != FailureReason::kNone) {
-      out = {false, res.failure};
-      if (debug) debug->Line("failed: " + std::string(FailureReasonName(res.failure)) + ": " + res.error);
-    } else {
-      const int code = static_cast<int>(res.status);
-      const FailureReason why = StatusFailure(code, config_.valid_status_codes);
-      const bool valid = why == FailureReason::kNone;
-      out = {valid, why};
-      if (debug) debug->Line("status " + std::to_string(code) + (valid ? " (valid)" : " (not valid)"));
-    }
-    done(out);
-  });
+    if (debug) debug->Line("error_code " + ec);
+    s.last_error_code = ec;
+    ++s.errors[{code, std::move(ec)}];
+  }
 }
 
 void HttpProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {

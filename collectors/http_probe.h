@@ -87,6 +87,8 @@ class HttpProbeSpec : public ProbeSpec {
   void Render(const ProbeState& state, SampleWriter& w) const override;
 
  private:
+  // Records the "last response" gauges and error codes of a finished exchange.
+  void Record(const HttpResult& res, ProbeState& state, DebugLog* debug) const;
   HttpProbeConfig config_;
 };
 

@@ -3,8 +3,8 @@
 #include <strings.h>
 
 #include <array>
-#include <exception>
 
+#include "collectors/http_run.h"
 #include "collectors/json_probe_util.h"
 #include "exporter/config.h"
 #include "exporter/yaml_reader.h"
@@ -17,10 +17,7 @@ using nlohmann::json;
 constexpr std::array<const char*, 7> kPassingWords = {"ok",   "pass", "passed", "true",
                                                       "ready", "up",  "healthy"};
 
-struct ReadinessState : ProbeState {
-  bool ran = false;
-  HttpPhases phases;
-  HttpResponseCounter responses;
+struct ReadinessState : HttpRunState {
   std::map<std::string, bool> checks;  // sanitized name -> passed, from the last readable answer
 };
 
@@ -131,51 +128,16 @@ std::unique_ptr<ProbeState> ReadinessProbeSpec::NewState() const {
 void ReadinessProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
                              std::function<void(RunOutcome)> done) const {
   auto& s = static_cast<ReadinessState&>(state);
-  HttpRequest req;
-  if (!BuildHttpRequest(config_.http, common().timeout, req, debug)) {
-    s.ran = true;
-    s.checks.clear();
-    done({false, FailureReason::kCredentials});
-    return;
-  }
-  if (debug) debug->Line(req.method + " " + req.url);
-  fetcher.Fetch(std::move(req), debug, [this, &s, debug, done = std::move(done)](HttpResult&& res) {
-    s.ran = true;
-    s.phases = res.phases;
-    s.responses.Count(res.status);
-    RunOutcome out{false, FailureReason::kOther};
-    // Nothing below should throw; this keeps it that way on the loop thread
-    // (an allocation failure on a hostile body, say).
-    try {
-      out = Judge(res, s, debug);
-    } catch (const std::exception& e) {
-      s.checks.clear();
-      if (debug) debug->Line(std::string("internal error judging the answer: ") + e.what());
-    }
-    done(out);
-  });
+  HttpRunSteps steps;
+  steps.clear = [&s](FailureReason) { s.checks.clear(); };
+  steps.judge_body = [this, &s, debug](const HttpResult& res) { return JudgeBody(res, s, debug); };
+  RunHttpExchange(fetcher, config_.http, common().timeout, s, debug, std::move(steps),
+                  std::move(done));
 }
 
-RunOutcome ReadinessProbeSpec::Judge(const HttpResult& res, ProbeState& state,
-                                     DebugLog* debug) const {
+RunOutcome ReadinessProbeSpec::JudgeBody(const HttpResult& res, ProbeState& state,
+                                         DebugLog* debug) const {
   auto& s = static_cast<ReadinessState&>(state);
-  if (res.failure != FailureReason::kNone) {
-    s.checks.clear();
-    if (debug) {
-      debug->Line("failed: " + std::string(FailureReasonName(res.failure)) + ": " + res.error);
-    }
-    return {false, res.failure};
-  }
-  const FailureReason status_failure = StatusFailure(res.status, config_.http.valid_status_codes);
-  if (debug) {
-    debug->Line("status " + std::to_string(res.status) +
-                (status_failure == FailureReason::kNone ? " (valid)" : " (not valid)"));
-  }
-  if (status_failure != FailureReason::kNone) {
-    s.checks.clear();
-    return {false, status_failure};
-  }
-
   ReadinessChecks judged = JudgeReadinessBody(config_, res.body);
   if (!judged.readable) {
     s.checks.clear();

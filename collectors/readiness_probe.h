@@ -73,8 +73,9 @@ class ReadinessProbeSpec : public ProbeSpec {
   void Render(const ProbeState& state, SampleWriter& w) const override;
 
  private:
-  // Turns a finished exchange into the outcome, updating the state's checks.
-  RunOutcome Judge(const HttpResult& res, ProbeState& state, DebugLog* debug) const;
+  // Reads the answer of a valid status into the outcome, updating the state's
+  // checks (transport and status are judged by RunHttpExchange).
+  RunOutcome JudgeBody(const HttpResult& res, ProbeState& state, DebugLog* debug) const;
   ReadinessProbeConfig config_;
 };
 

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "collectors/http_run.h"
 #include "collectors/json_probe_util.h"
 #include "exporter/config.h"
 #include "exporter/yaml_reader.h"
@@ -34,8 +35,7 @@ std::string Printable(std::string_view s, size_t max = kDetailMax) {
   return out;
 }
 
-struct ScrapeState : ProbeState {
-  bool ran = false;
+struct ScrapeState : HttpRunState {
   bool up = false;       // the last fetch answered 2xx and parsed
   size_t samples = 0;    // of the last fetch, when `up`
   // Entry text and whether it was present, as of the last fetch that parsed.
@@ -46,9 +46,7 @@ struct ScrapeState : ProbeState {
   std::optional<double> start_time;  // process_start_time_seconds of the last good fetch
   uint64_t restarts = 0;
   std::optional<bool> prometheus_up;
-  bool have_phases = false;
-  HttpPhases phases;
-  HttpResponseCounter responses;
+  bool have_phases = false;  // false until an exchange with the target finished
 };
 
 // What one parse of a metrics page found.
@@ -378,26 +376,16 @@ std::unique_ptr<ProbeState> ScrapeProbeSpec::NewState() const {
 
 namespace {
 
-// Turns the target's answer into state and an outcome.
-RunOutcome HandleTargetResult(const ScrapeProbeConfig& c, ScrapeState& s, const HttpResult& res,
-                              DebugLog* debug) {
+// Forgets what the last fetch of the target said.
+void ClearTargetView(ScrapeState& s) {
   s.up = false;
   s.present.clear();
   s.fd_utilization.reset();
-  s.have_phases = true;
-  s.phases = res.phases;
-  s.responses.Count(res.status);
-  if (res.failure != FailureReason::kNone) {
-    if (debug) {
-      debug->Line("failed: " + std::string(FailureReasonName(res.failure)) + ": " + res.error);
-    }
-    return {false, res.failure};
-  }
-  if (const FailureReason r = StatusFailure(res.status, {}); r != FailureReason::kNone) {
-    if (debug) debug->Line("status " + std::to_string(res.status) + " (not 2xx)");
-    return {false, r};
-  }
+}
 
+// Turns the page of a 2xx answer of the target into state and an outcome.
+RunOutcome HandleTargetPage(const ScrapeProbeConfig& c, ScrapeState& s, const HttpResult& res,
+                            DebugLog* debug) {
   PageFacts facts;
   facts.met.assign(c.expect_metrics.size(), false);
   ExpositionOptions options;
@@ -464,16 +452,9 @@ RunOutcome HandleTargetResult(const ScrapeProbeConfig& c, ScrapeState& s, const 
 RunOutcome HandlePrometheusResult(const ScrapeProbeConfig& c, ScrapeState& s, const HttpResult& res,
                                   DebugLog* debug) {
   s.prometheus_up.reset();
-  if (res.failure != FailureReason::kNone) {
-    if (debug) {
-      debug->Line("prometheus: failed: " + std::string(FailureReasonName(res.failure)) + ": " +
-                  res.error);
-    }
-    return {false, res.failure};
-  }
-  if (const FailureReason r = StatusFailure(res.status, {}); r != FailureReason::kNone) {
-    if (debug) debug->Line("prometheus: status " + std::to_string(res.status) + " (not 2xx)");
-    return {false, r};
+  if (auto failed = JudgeTransportAndStatus(res, {}, StatusLine::kOnlyNot2xx, debug,
+                                            "prometheus: ")) {
+    return *failed;
   }
   std::string detail;
   const auto verdict = EvaluatePrometheusTargets(res.body, c.job, c.instance, &detail);
@@ -503,22 +484,25 @@ void ScrapeProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
                           std::function<void(RunOutcome)> done) const {
   auto& s = static_cast<ScrapeState&>(state);
   const auto started = std::chrono::steady_clock::now();
-  HttpRequest req;
-  if (!BuildHttpRequest(config_.http, common().timeout, req, debug)) {
-    s.ran = true;
-    s.up = false;
-    s.present.clear();
-    s.fd_utilization.reset();
-    s.prometheus_up.reset();
-    done({false, FailureReason::kCredentials});
-    return;
-  }
-  if (!HasHeader(req.headers, "Accept")) req.headers.emplace_back("Accept", kAcceptText);
-  if (debug) debug->Line(req.method + " " + req.url);
-  fetcher.Fetch(std::move(req), debug,
-                [this, &fetcher, &s, debug, started, done = std::move(done)](HttpResult&& res) {
-    s.ran = true;
-    const RunOutcome target = HandleTargetResult(config_, s, res, debug);
+  HttpRunSteps steps;
+  steps.status_line = StatusLine::kOnlyNot2xx;
+  steps.prepare = [](HttpRequest& req) {
+    if (!HasHeader(req.headers, "Accept")) req.headers.emplace_back("Accept", kAcceptText);
+  };
+  steps.clear = [&s](FailureReason why) {
+    ClearTargetView(s);
+    // Without a request to the target the Prometheus view is not asked either.
+    if (why == FailureReason::kCredentials) s.prometheus_up.reset();
+  };
+  steps.record = [&s](const HttpResult&) {
+    ClearTargetView(s);
+    s.have_phases = true;
+  };
+  steps.judge_body = [this, &s, debug](const HttpResult& res) {
+    return HandleTargetPage(config_, s, res, debug);
+  };
+  steps.then = [this, &fetcher, &s, debug, started](RunOutcome target,
+                                                     std::function<void(RunOutcome)> done) {
     if (config_.prometheus_url.empty()) {
       done(target);
       return;
@@ -544,7 +528,9 @@ void ScrapeProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
       const RunOutcome prom = HandlePrometheusResult(config_, s, pres, debug);
       done(target.success ? prom : target);
     });
-  });
+  };
+  RunHttpExchange(fetcher, config_.http, common().timeout, s, debug, std::move(steps),
+                  std::move(done));
 }
 
 void ScrapeProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {

@@ -14,6 +14,7 @@
 #include "collectors/json_probe_util.h"
 #include "exporter/config.h"
 #include "tests/unit/fixture_server.h"
+#include "tests/unit/hostile_bodies.h"
 #include "tests/unit/probe_rig.h"
 #include "tests/unit/raw_server.h"
 #include "tests/unit/test_util.h"
@@ -62,11 +63,7 @@ double Changes(const std::string& text) {
 }
 
 void ExpectFailedWith(const ProbeRig::OneRun& run, const std::string& reason) {
-  ASSERT_NE(run.snap, nullptr);
-  EXPECT_EQ(G(run.text, "triage_probe_success"), 0.0) << run.text;
-  EXPECT_EQ(G(run.text, "triage_probe_failures_total", {L("reason", reason)}), 1.0)
-      << run.text << run.debug;
-  EXPECT_EQ(N(run.text, "c", "triage_probes_total", {L("result", "failure")}), 1.0) << run.text;
+  testing::ExpectFailedWith(run, "c", reason);
 }
 
 // Only the counters are left after an answer that could not be read.
@@ -77,6 +74,16 @@ void ExpectNoClusterGauges(const std::string& text) {
   }
   EXPECT_EQ(G(text, "triage_cluster_leader_changes_total"), 0.0) << text;
 }
+
+// Probe "c" with kStatsPointers, for the hostile-answer checks shared with
+// the other JSON kinds.
+const testing::JsonKindUnderTest kCluster = {
+    "c",
+    [](const std::string& url, const std::string& extra) {
+      return RunOnce(url, extra.empty() ? kStatsPointers : kStatsPointers + ", " + extra);
+    },
+    ExpectNoClusterGauges,
+};
 
 std::string StatsWithLeader(const std::string& leader_json) {
   return R"({"cluster": {"node_id": "node-b", "leader": )" + leader_json +
@@ -178,27 +185,18 @@ TEST(ClusterProbeTest, FollowersAsAnObjectOfLags) {
 // ---- failure reasons -----------------------------------------------------------
 
 TEST(ClusterProbeTest, GarbageIsInvalidBody) {
-  FixtureServer fs;
-  fs.SetFixture("/api/v1/stats", 200, "cluster/stats_garbage.txt", "application/json");
-  const auto run = RunOnce(fs.Url("/api/v1/stats"));
-  ExpectFailedWith(run, "invalid_body");
-  ExpectNoClusterGauges(run.text);
+  testing::ExpectHostileAnswersFail(
+      kCluster, {{.label = "garbage", .fixture = "cluster/stats_garbage.txt"}});
 }
 
 TEST(ClusterProbeTest, WrongTypesAreInvalidBody) {
-  FixtureServer fs;
-  fs.SetJson("/leader-object", 200, R"({"cluster": {"leader": {"id": "a"}}})");
-  fs.SetJson("/leader-bool", 200, R"({"cluster": {"leader": true}})");
-  fs.SetJson("/replication-string", 200,
-             R"({"cluster": {"leader": "a", "policy_replication": "yes"}})");
-  fs.SetJson("/followers-number", 200, R"({"cluster": {"leader": "a", "followers": 3}})");
-  for (const char* path : {"/leader-object", "/leader-bool", "/replication-string",
-                           "/followers-number"}) {
-    SCOPED_TRACE(path);
-    const auto run = RunOnce(fs.Url(path));
-    ExpectFailedWith(run, "invalid_body");
-    ExpectNoClusterGauges(run.text);
-  }
+  testing::ExpectHostileAnswersFail(
+      kCluster,
+      {{.label = "leader-object", .body = R"({"cluster": {"leader": {"id": "a"}}})"},
+       {.label = "leader-bool", .body = R"({"cluster": {"leader": true}})"},
+       {.label = "replication-string",
+        .body = R"({"cluster": {"leader": "a", "policy_replication": "yes"}})"},
+       {.label = "followers-number", .body = R"({"cluster": {"leader": "a", "followers": 3}})"}});
 }
 
 TEST(ClusterProbeTest, StatusFailures) {
@@ -220,10 +218,7 @@ TEST(ClusterProbeTest, TransportFailures) {
   ExpectFailedWith(refused, "connection_refused");
   ExpectNoClusterGauges(refused.text);
 
-  RawServer huge(RawServer::HugeBody(8 * 1024 * 1024, /*chunked=*/false));
-  const auto too_large = RunOnce(huge.Url("/api/v1/stats"), kStatsPointers + ", body_size_limit: 64KiB");
-  ExpectFailedWith(too_large, "body_too_large");
-  ExpectNoClusterGauges(too_large.text);
+  testing::ExpectHugeBodyIsBodyTooLarge(kCluster, /*chunked=*/false);
 
   RawServer reset(RawServer::ResetMidBody());
   ExpectFailedWith(RunOnce(reset.Url("/api/v1/stats")), "connection_error");
@@ -350,8 +345,11 @@ TEST(ClusterReadTest, LeaderIdentities) {
     EXPECT_TRUE(v.readable) << none;
     EXPECT_FALSE(v.leader) << none;
   }
-  for (const char* bad : {R"({"l": 1.5})", R"({"l": false})", R"({"l": []})", "", "{"}) {
+  for (const char* bad : {R"({"l": 1.5})", R"({"l": false})", R"({"l": []})"}) {
     EXPECT_FALSE(ReadClusterBody(c, bad).readable) << bad;
+  }
+  for (const std::string& garbage : testing::NotJsonBodies()) {
+    EXPECT_FALSE(ReadClusterBody(c, garbage).readable) << garbage;
   }
 }
 

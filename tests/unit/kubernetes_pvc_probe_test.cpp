@@ -30,9 +30,11 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::CannedResponse;
 using testing::FixtureServer;
+using testing::FlowProbe;
 using testing::kLongWait;
 using testing::L;
 using testing::N;
+using testing::OneService;
 using testing::ProbeRig;
 using testing::RawServer;
 using testing::ReadFixture;
@@ -53,17 +55,9 @@ std::string Fixture(const std::string& name) { return "kubernetes/" + name; }
 // One kubernetes_pvc probe named `name` against `server`, as a YAML flow map.
 std::string PvcProbe(const std::string& name, const FixtureServer& server,
                      const std::string& token_file, const std::string& extra = "") {
-  std::string p = "{name: " + name + ", kind: kubernetes_pvc, layer: dependency, api_server: \"" +
-                  server.Url("") + "\", namespace: ingero";
-  if (!token_file.empty()) p += ", bearer_token_file: \"" + token_file + "\"";
-  if (!extra.empty()) p += ", " + extra;
-  return p + "}";
-}
-
-std::string OneService(const std::vector<std::string>& probes) {
-  std::string y = "services:\n  - name: svc\n    probes:\n";
-  for (const auto& p : probes) y += "      - " + p + "\n";
-  return y;
+  return FlowProbe(name, "kubernetes_pvc", "dependency",
+                   {"api_server: \"" + server.Url("") + "\"", "namespace: ingero",
+                    token_file.empty() ? "" : "bearer_token_file: \"" + token_file + "\"", extra});
 }
 
 double Now() {

@@ -39,6 +39,21 @@ double MeanDuration(const std::string& text, const std::string& probe) {
   return count > 0 ? N(text, probe, "triage_probe_duration_seconds_sum") / count : NAN;
 }
 
+std::string FlowProbe(const std::string& name, const std::string& kind, const std::string& layer,
+                      const std::vector<std::string>& keys) {
+  std::string p = "{name: " + name + ", kind: " + kind + ", layer: " + layer;
+  for (const auto& k : keys) {
+    if (!k.empty()) p += ", " + k;
+  }
+  return p + "}";
+}
+
+std::string OneService(const std::vector<std::string>& probes) {
+  std::string y = "services:\n  - name: svc\n    probes:\n";
+  for (const auto& p : probes) y += "      - " + p + "\n";
+  return y;
+}
+
 ProbeRig::ProbeRig(const std::string& yaml) : config_(LoadConfigString(yaml, "test.yaml")) {}
 
 ProbeRig::~ProbeRig() { scheduler_.Stop(); }

@@ -33,6 +33,13 @@ double Failures(const std::string& text, const std::string& probe);
 double Runs(const std::string& text, const std::string& probe);
 double MeanDuration(const std::string& text, const std::string& probe);
 
+// One probe as a YAML flow map: {name: NAME, kind: KIND, layer: LAYER, KEYS};
+// `keys` are "key: value" texts in order, empty ones left out.
+std::string FlowProbe(const std::string& name, const std::string& kind, const std::string& layer,
+                      const std::vector<std::string>& keys);
+// A config of one service "svc" holding `probes` (flow maps, one a line).
+std::string OneService(const std::vector<std::string>& probes);
+
 class ProbeRig {
  public:
   // Loads `yaml` as file "test.yaml" (throws ConfigError like the daemon would).

@@ -13,6 +13,7 @@
 #include "collectors/readiness_probe.h"
 #include "exporter/config.h"
 #include "tests/unit/fixture_server.h"
+#include "tests/unit/hostile_bodies.h"
 #include "tests/unit/probe_rig.h"
 #include "tests/unit/raw_server.h"
 #include "tests/unit/test_util.h"
@@ -55,12 +56,17 @@ std::optional<double> Check(const std::string& text, const std::string& check) {
 
 // The run failed for `reason` (and for nothing else).
 void ExpectFailedWith(const ProbeRig::OneRun& run, const std::string& reason) {
-  ASSERT_NE(run.snap, nullptr);
-  EXPECT_EQ(V(run.text, "r", "triage_probe_success"), 0.0) << run.text;
-  EXPECT_EQ(V(run.text, "r", "triage_probe_failures_total", {L("reason", reason)}), 1.0)
-      << run.text << run.debug;
-  EXPECT_EQ(N(run.text, "r", "triage_probes_total", {L("result", "failure")}), 1.0) << run.text;
+  testing::ExpectFailedWith(run, "r", reason);
 }
+
+// Probe "r" for the hostile-answer checks shared with the other JSON kinds.
+const testing::JsonKindUnderTest kReadiness = {
+    "r",
+    [](const std::string& url, const std::string& extra) { return RunOnce(url, extra); },
+    [](const std::string& text) {
+      EXPECT_EQ(V(text, "r", "triage_readiness_check_ok"), std::nullopt) << text;
+    },
+};
 
 std::string ObjectOfChecks(int n, bool value) {
   std::string body = "{\"checks\": {";
@@ -176,24 +182,24 @@ TEST(ReadinessProbeTest, UnauthorizedAndForbidden) {
 }
 
 TEST(ReadinessProbeTest, NonJsonBodyIsInvalidBody) {
-  FixtureServer fs;
-  fs.SetFixture("/ready", 503, "readiness/proxy_error.html", "text/html");
-  const auto run = RunOnce(fs.Url("/ready"));
-  ExpectFailedWith(run, "invalid_body");
-  EXPECT_EQ(V(run.text, "r", "triage_readiness_check_ok"), std::nullopt) << run.text;
-  EXPECT_NE(run.debug.find("not JSON"), std::string::npos) << run.debug;
+  // The proxy's error page of a node that is down: a valid 503, so its body is read.
+  testing::ExpectHostileAnswersFail(
+      kReadiness, {{.label = "proxy error page", .status = 503,
+                    .fixture = "readiness/proxy_error.html", .content_type = "text/html",
+                    .debug_has = "not JSON"}});
 }
 
 TEST(ReadinessProbeTest, MissingOrWrongTypedPointerIsInvalidBody) {
+  const std::string array = R"({"checks": [[{"name": "a", "ok": true}]]})";
+  testing::ExpectHostileAnswersFail(
+      kReadiness,
+      {{.label = "no checks", .body = R"({"status": "ready"})"},
+       {.label = "checks a string", .body = R"({"checks": "all good"})"},
+       // An index far beyond size_t in the pointer must not throw on the loop.
+       {.label = "index beyond size_t", .body = array,
+        .extra = "checks_pointer: /checks/99999999999999999999999"}});
   FixtureServer fs;
-  fs.SetJson("/no-checks", 200, R"({"status": "ready"})");
-  fs.SetJson("/string-checks", 200, R"({"checks": "all good"})");
-  ExpectFailedWith(RunOnce(fs.Url("/no-checks")), "invalid_body");
-  ExpectFailedWith(RunOnce(fs.Url("/string-checks")), "invalid_body");
-  // An index far beyond size_t in the pointer must not throw on the loop.
-  fs.SetJson("/array", 200, R"({"checks": [[{"name": "a", "ok": true}]]})");
-  ExpectFailedWith(RunOnce(fs.Url("/array"), "checks_pointer: /checks/99999999999999999999999"),
-                   "invalid_body");
+  fs.SetJson("/array", 200, array);
   const auto ok = RunOnce(fs.Url("/array"), "checks_pointer: /checks/0");
   EXPECT_EQ(V(ok.text, "r", "triage_probe_success"), 1.0) << ok.text << ok.debug;
 }
@@ -218,21 +224,19 @@ TEST(ReadinessProbeTest, SilentTargetCostsItsTimeout) {
 }
 
 TEST(ReadinessProbeTest, HugeBodyIsBodyTooLarge) {
-  RawServer huge(RawServer::HugeBody(8 * 1024 * 1024, /*chunked=*/true));
-  const auto run = RunOnce(huge.Url("/ready"), "body_size_limit: 64KiB");
-  ExpectFailedWith(run, "body_too_large");
-  EXPECT_EQ(V(run.text, "r", "triage_readiness_check_ok"), std::nullopt) << run.text;
+  testing::ExpectHugeBodyIsBodyTooLarge(kReadiness, /*chunked=*/true);
 }
 
 TEST(ReadinessProbeTest, DeeplyNestedBodyIsHandled) {
-  FixtureServer fs;
   const int depth = 200000;
-  fs.SetJson("/ready", 200,
-             "{\"checks\": " + std::string(depth, '[') + std::string(depth, ']') + "}");
-  fs.SetJson("/unterminated", 200, "{\"checks\": " + std::string(depth, '['));
-  // An array whose only entry is not a named check: no checks at all.
-  ExpectFailedWith(RunOnce(fs.Url("/ready"), "body_size_limit: 1MiB"), "check_failed");
-  ExpectFailedWith(RunOnce(fs.Url("/unterminated"), "body_size_limit: 1MiB"), "invalid_body");
+  testing::ExpectHostileAnswersFail(
+      kReadiness,
+      {// An array whose only entry is not a named check: no checks at all.
+       {.label = "deeply nested",
+        .body = "{\"checks\": " + std::string(depth, '[') + std::string(depth, ']') + "}",
+        .extra = "body_size_limit: 1MiB", .reason = "check_failed"},
+       {.label = "deeply nested, unterminated",
+        .body = "{\"checks\": " + std::string(depth, '['), .extra = "body_size_limit: 1MiB"}});
 }
 
 // ---- bounds and series lifetime ------------------------------------------------
@@ -333,7 +337,7 @@ TEST(ReadinessJudgeTest, RootPointerAndGarbage) {
   const auto root = JudgeReadinessBody(c, R"({"db": true})");
   ASSERT_TRUE(root.readable);
   EXPECT_TRUE(root.all_pass);
-  for (const char* garbage : {"", "{", "[1,]", "{\"checks\": {}} trailing", "\xff\xfe"}) {
+  for (const std::string& garbage : testing::NotJsonBodies()) {
     EXPECT_FALSE(JudgeReadinessBody(c, garbage).readable) << garbage;
   }
 }

@@ -46,9 +46,11 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::Failures;
+using testing::FlowProbe;
 using testing::kLongWait;
 using testing::L;
 using testing::N;
+using testing::OneService;
 using testing::ProbeRig;
 using testing::RawServer;
 using testing::Runs;
@@ -62,15 +64,7 @@ using testing::WaitFor;
 // One tcp probe as a YAML flow map; `extra` holds further keys.
 std::string TcpProbe(const std::string& name, const std::string& address,
                      const std::string& extra) {
-  std::string p = "{name: " + name + ", kind: tcp, layer: dependency, address: \"" + address + "\"";
-  if (!extra.empty()) p += ", " + extra;
-  return p + "}";
-}
-
-std::string OneService(const std::vector<std::string>& probes) {
-  std::string y = "services:\n  - name: svc\n    probes:\n";
-  for (const auto& p : probes) y += "      - " + p + "\n";
-  return y;
+  return FlowProbe(name, "tcp", "dependency", {"address: \"" + address + "\"", extra});
 }
 
 std::string Loopback(int port) { return "127.0.0.1:" + std::to_string(port); }
