@@ -82,6 +82,13 @@ GlobalConfig ParseGlobal(MapReader& r) {
     // reasons it is refused), and this message reaches logs and /-/reload.
     r.FailKey("runbook_base_url", why);
   }
+  if (r.Has("runbook_base_url") && !g.runbook_base_url.ends_with('/')) {
+    // runbook_url is this base followed by the runbook file: without the
+    // slash it would read ".../runbooksliveness.md". Not quoted either.
+    r.FailKey("runbook_base_url",
+              "the URL must end with /; runbook_url is this base followed by the runbook file, "
+              "expected a URL like http://host:9479/runbooks/");
+  }
   r.Finish();
   return g;
 }

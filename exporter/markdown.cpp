@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 
+#include "exporter/html.h"
+
 namespace triage {
 namespace {
 
@@ -166,19 +168,6 @@ std::vector<MarkdownHeading> Headings(cmark_node* doc) {
   return out;
 }
 
-void AppendAttributeEscaped(std::string_view s, std::string& out) {
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-}
-
 }  // namespace
 
 std::string GithubSlug(std::string_view heading_text) {
@@ -245,7 +234,7 @@ RenderedMarkdown RenderMarkdown(std::string_view markdown) {
     if (at == std::string_view::npos) break;  // cannot happen: one tag per heading node
     out.html.append(html.substr(pos, at - pos));
     out.html += "<h" + std::to_string(h.level) + " id=\"";
-    AppendAttributeEscaped(h.anchor, out.html);
+    out.html += HtmlEscape(h.anchor);
     out.html += "\">";
     pos = at + open.size();
     size_t end = html.find(close, pos);

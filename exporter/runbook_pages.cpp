@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <ctime>
 
+#include "exporter/html.h"
+#include "exporter/log.h"
 #include "exporter/snapshot_samples.h"
-#include "exporter/web.h"
 
 namespace triage {
 namespace {
@@ -26,12 +27,23 @@ std::string StringField(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-std::vector<AlertInfo> ParseIndex(std::string_view text) {
+}  // namespace
+
+std::vector<AlertInfo> ParseAlertIndex(std::string_view text, std::string* error) {
   std::vector<AlertInfo> out;
+  if (error) error->clear();
   // The index is generated and embedded by the build; a broken one is a build
-  // problem, shown as pages without alerts rather than as a crash.
+  // problem, shown as pages without alerts rather than as a crash (and logged
+  // as an error at start-up by PrepareEmbeddedRunbooks).
   const nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object() || !doc.contains("alerts") || !doc["alerts"].is_array()) return out;
+  if (doc.is_discarded()) {
+    if (error) *error = "the alert index is not valid JSON";
+    return out;
+  }
+  if (!doc.is_object() || !doc.contains("alerts") || !doc["alerts"].is_array()) {
+    if (error) *error = "the alert index has no \"alerts\" array";
+    return out;
+  }
   for (const auto& a : doc["alerts"]) {
     if (!a.is_object()) continue;
     AlertInfo info;
@@ -47,6 +59,22 @@ std::vector<AlertInfo> ParseIndex(std::string_view text) {
     if (!info.name.empty()) out.push_back(std::move(info));
   }
   return out;
+}
+
+namespace {
+
+struct EmbeddedIndex {
+  std::vector<AlertInfo> alerts;
+  std::string error;
+};
+
+const EmbeddedIndex& Index() {
+  static const EmbeddedIndex index = [] {
+    EmbeddedIndex i;
+    i.alerts = ParseAlertIndex(EmbeddedAlertIndexJson(), &i.error);
+    return i;
+  }();
+  return index;
 }
 
 std::vector<RunbookDocument> RenderAll() {
@@ -76,14 +104,6 @@ std::vector<RunbookDocument> RenderAll() {
     docs.push_back(std::move(d));
   }
   return docs;
-}
-
-std::string FormatUtc(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
 }
 
 constexpr std::string_view kStyle =
@@ -121,10 +141,6 @@ void PageStart(std::string& h, std::string_view title, std::string_view crumb) {
 
 void PageEnd(std::string& h) { h += "</main></body></html>\n"; }
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 // Renders the Now boxes of a page, parsing the self metrics once.
 class NowRenderer {
  public:
@@ -132,7 +148,7 @@ class NowRenderer {
 
   void Box(const AlertInfo& alert, std::string& h) {
     h += "<div class=\"now\"><p><strong>Now</strong> on this exporter, ";
-    h += FormatUtc(std::time(nullptr));
+    h += FormatUtcTime(static_cast<double>(std::time(nullptr)));
     h += ": the series <code>";
     h += HtmlEscape(alert.name);
     h += "</code> reads, for every probe that has them.</p>\n";
@@ -153,7 +169,7 @@ class NowRenderer {
     for (const auto& family : alert.reads) {
       size_t found = 0;
       auto row = [&](const SnapshotSample& s) {
-        if (EndsWith(s.name, "_bucket")) return;
+        if (s.name.ends_with("_bucket")) return;
         ++found;
         if (rows >= kMaxNowRows) {
           ++omitted;
@@ -228,10 +244,7 @@ class NowRenderer {
 
 }  // namespace
 
-const std::vector<AlertInfo>& EmbeddedAlerts() {
-  static const std::vector<AlertInfo> alerts = ParseIndex(EmbeddedAlertIndexJson());
-  return alerts;
-}
+const std::vector<AlertInfo>& EmbeddedAlerts() { return Index().alerts; }
 
 const AlertInfo* FindEmbeddedAlert(std::string_view name) {
   for (const auto& a : EmbeddedAlerts()) {
@@ -243,6 +256,14 @@ const AlertInfo* FindEmbeddedAlert(std::string_view name) {
 const std::vector<RunbookDocument>& EmbeddedRunbooks() {
   static const std::vector<RunbookDocument> docs = RenderAll();
   return docs;
+}
+
+void PrepareEmbeddedRunbooks() {
+  if (const std::string& error = Index().error; !error.empty()) {
+    LogError("embedded alert index unreadable; the runbook pages show no alerts and no Now boxes",
+             {{"err", error}});
+  }
+  EmbeddedRunbooks();
 }
 
 const RunbookDocument* FindRunbook(std::string_view name) {

@@ -43,6 +43,11 @@ struct AlertInfo {
   std::vector<std::string> reads;    // exporter metric families, recording rules expanded
 };
 
+// The alerts of index text in its order. A text that is not JSON or has no
+// "alerts" array yields none, and `error` (when given) says why; it is
+// cleared otherwise.
+std::vector<AlertInfo> ParseAlertIndex(std::string_view text, std::string* error);
+
 // Every alert of the embedded index, in index (catalog) order.
 const std::vector<AlertInfo>& EmbeddedAlerts();
 // The alert called `name`, or null.
@@ -62,6 +67,10 @@ struct RunbookDocument {
 
 // Every embedded runbook, rendered once (the first call renders), by name.
 const std::vector<RunbookDocument>& EmbeddedRunbooks();
+// Renders the embedded runbooks now, and logs an error when the embedded
+// alert index cannot be read. The web server calls it before it listens, so
+// no request pays for the rendering.
+void PrepareEmbeddedRunbooks();
 // The runbook called exactly `name` ("cluster.md"), or null: only names of
 // the embedded set are ever served.
 const RunbookDocument* FindRunbook(std::string_view name);

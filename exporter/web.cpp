@@ -8,13 +8,13 @@
 #include <cstring>
 #include <functional>
 #include <map>
-#include <ctime>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "exporter/app.h"
 #include "exporter/civet_stop.h"
+#include "exporter/html.h"
 #include "exporter/log.h"
 #include "exporter/runbook_pages.h"
 #include "exporter/triage_walk.h"
@@ -35,16 +35,6 @@ void Send(mg_connection* conn, int status, std::string_view content_type, std::s
   const mg_request_info* ri = mg_get_request_info(conn);
   const bool head = ri && ri->request_method && std::strcmp(ri->request_method, "HEAD") == 0;
   if (!body.empty() && !head) mg_write(conn, body.data(), body.size());
-}
-
-std::string FormatTime(double unix_seconds) {
-  if (unix_seconds <= 0) return "never";
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
 }
 
 std::string UrlEncode(std::string_view s) {
@@ -216,7 +206,7 @@ std::string LandingPage(App& app) {
       }
       char dur[32];
       std::snprintf(dur, sizeof dur, "%.3fs", e.snap->duration_seconds);
-      h += "<td>" + FormatTime(e.snap->finished_unix) + "</td><td>" + dur + "</td>";
+      h += "<td>" + FormatUtcTime(e.snap->finished_unix) + "</td><td>" + dur + "</td>";
     }
     const std::string q = "service=" + UrlEncode(c.service) + "&amp;probe=" + UrlEncode(c.name);
     h += "<td><a href=\"/probe?" + q + "\">metrics</a> · <a href=\"/probe?" + q +
@@ -237,7 +227,7 @@ void ServeRunbooks(App& app, mg_connection* conn) {
     Send(conn, 301, "text/plain; charset=utf-8", "moved to /runbooks/\n", "Location: /runbooks/\r\n");
     return;
   }
-  if (uri.substr(0, kPrefix.size()) != kPrefix) {
+  if (!uri.starts_with(kPrefix)) {
     Send(conn, 404, "text/plain; charset=utf-8", "not found\n");
     return;
   }
@@ -343,22 +333,6 @@ void ServeProbe(App& app, std::atomic<int>& active, mg_connection* conn) {
 
 }  // namespace
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 bool ToCivetListen(const std::string& address, std::string* out) {
   const auto colon = address.rfind(':');
   if (colon == std::string::npos) return false;
@@ -397,6 +371,7 @@ void WebServer::Start() {
     throw std::runtime_error("invalid --web.listen-address \"" + listen_ +
                              "\"; expected [host]:port such as :9479 or 127.0.0.1:9479");
   }
+  PrepareEmbeddedRunbooks();  // before listening: no request waits for the rendering
   const std::vector<std::string> options = {
       "listening_ports", ports, "num_threads", "16", "request_timeout_ms", "30000",
       "enable_keep_alive", "yes", "enable_directory_listing", "no"};

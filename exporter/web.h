@@ -38,7 +38,4 @@ class WebServer {
   std::vector<std::unique_ptr<CivetHandler>> handlers_;
 };
 
-// HTML-escapes text for element content and attribute values.
-std::string HtmlEscape(std::string_view s);
-
 }  // namespace triage

@@ -385,6 +385,12 @@ Catalog LoadCatalog(const std::string& path, Diagnostics& diag) {
   return ParseCatalog(text, path, diag);
 }
 
+RunbookRef SplitRunbookRef(std::string_view runbook) {
+  const size_t hash = runbook.find('#');
+  if (hash == std::string_view::npos) return {std::string(runbook), ""};
+  return {std::string(runbook.substr(0, hash)), std::string(runbook.substr(hash + 1))};
+}
+
 YAML::Mark Pinpoint(const Catalog& catalog, const YAML::Mark& node_mark, std::string_view value,
                     size_t offset, std::string_view token) {
   const auto& lines = catalog.source_lines;

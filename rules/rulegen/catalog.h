@@ -126,6 +126,13 @@ Catalog ParseCatalog(const std::string& text, const std::string& file, Diagnosti
 // Reads and parses the file at `path`.
 Catalog LoadCatalog(const std::string& path, Diagnostics& diag);
 
+// An alert's runbook reference "file.md#anchor" split at its first '#'.
+struct RunbookRef {
+  std::string file;    // all of the reference when it has no '#'
+  std::string anchor;  // empty when there is no '#' or nothing follows it
+};
+RunbookRef SplitRunbookRef(std::string_view runbook);
+
 // The position of `token`, found at byte `offset` of `value`, a scalar whose
 // node starts at `node_mark`. Lines of literal blocks ("|") and single-line
 // scalars are exact; anything else falls back to the node's position.

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <set>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -55,10 +56,8 @@ void RemoveStaleTests(const std::string& dir, const std::set<std::string>& writt
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    const std::string suffix = ".test.yaml";
-    if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      continue;
-    }
+    constexpr std::string_view kSuffix = ".test.yaml";
+    if (name.size() <= kSuffix.size() || !name.ends_with(kSuffix)) continue;
     if (written.count(fs::weakly_canonical(entry.path(), ec).string()) == 0) {
       fs::remove(entry.path(), ec);
       std::cerr << "removed stale " << entry.path().string() << "\n";

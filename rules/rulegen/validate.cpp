@@ -268,13 +268,12 @@ class Validator {
   }
 
   void RunbookReference(const Alert& a) {
-    const size_t hash = a.runbook.find('#');
-    const std::string file = a.runbook.substr(0, hash);
-    const std::string anchor = hash == std::string::npos ? "" : a.runbook.substr(hash + 1);
+    const auto [file, anchor] = SplitRunbookRef(a.runbook);
     const std::string who = "runbook " + QuoteForMessage(a.runbook) + " of alert " +
                             QuoteForMessage(a.name);
-    if (hash == std::string::npos || anchor.empty() || file.size() <= 3 ||
-        file.substr(file.size() - 3) != ".md" || file.find('/') != std::string::npos) {
+    // An empty anchor also covers a reference without '#'.
+    if (anchor.empty() || file.size() <= 3 || !file.ends_with(".md") ||
+        file.find('/') != std::string::npos) {
       Error(a.runbook_mark, who + " is not FILE.md#ANCHOR with a file of " + rb_.dir);
       return;
     }

@@ -92,7 +92,7 @@ std::string Stem(std::string_view file) {
   return std::string(file.substr(0, dot));
 }
 
-std::string RunbookFile(const Alert& a) { return a.runbook.substr(0, a.runbook.find('#')); }
+std::string RunbookFile(const Alert& a) { return SplitRunbookRef(a.runbook).file; }
 
 // The exporter's metric families behind `names`: recording rules replaced by
 // what their expressions read (recursively), histogram and summary series
@@ -114,10 +114,9 @@ void AddFamiliesRead(const Catalog& catalog, const std::map<std::string, std::st
       out.insert(name);
       continue;
     }
-    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
-      const std::string_view n(name), sfx(suffix);
-      if (n.size() <= sfx.size() || n.substr(n.size() - sfx.size()) != sfx) continue;
-      const std::string family(n.substr(0, n.size() - sfx.size()));
+    for (const std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+      if (name.size() <= suffix.size() || !name.ends_with(suffix)) continue;
+      const std::string family = name.substr(0, name.size() - suffix.size());
       auto it = families.find(family);
       if (it != families.end() && (it->second == "histogram" || it->second == "summary")) {
         out.insert(family);
@@ -255,9 +254,8 @@ std::string IndexJson(const Catalog& catalog) {
       metrics = MetricNames(a.expr);
     }
     entry["severities"] = severities;
-    const size_t hash = a.runbook.find('#');
-    entry["runbook"] = {{"file", a.runbook.substr(0, hash)},
-                        {"anchor", hash == std::string::npos ? "" : a.runbook.substr(hash + 1)}};
+    const RunbookRef ref = SplitRunbookRef(a.runbook);
+    entry["runbook"] = {{"file", ref.file}, {"anchor", ref.anchor}};
     entry["metrics"] = metrics;
     std::set<std::string> visited, reads;
     AddFamiliesRead(catalog, families, metrics, visited, reads);

@@ -9,17 +9,19 @@ Starts on loopback (scripts/stack.py does the starting and stopping):
   - triage_exporter on tests/e2e/exporter.yaml (one service per scenario,
     every probe each second);
   - tests/tools/webhook_recorder.py, the only receiver of Alertmanager;
-  - prometheus-alertmanager on 127.0.0.1:19193 with the generated inhibit
-    rules (alerts/alertmanager/inhibit.yaml) and a route tree grouping by
+  - prometheus-alertmanager on 127.0.0.1:19193 (or TRIAGE_E2E_AM_PORT, see
+    Environment below) with the generated inhibit rules
+    (alerts/alertmanager/inhibit.yaml) and a route tree grouping by
     alertname, service and probe (group_wait and group_interval 1 s);
-  - prometheus on 127.0.0.1:19190, scrape and evaluation interval 1 s, job
-    triage_exporter (and echo-direct, one simulator's /metrics with the
-    bearer), POST /-/reload enabled, resend delay 3 s (see RESEND_DELAY),
-    the rule pack as `triage_rulegen scale --factor 60`
-    renders it (a `for: 5m` waits 5 s, a 1h burn-rate window is 1 min) with
-    runbook_url pointing at this exporter's /runbooks/, loaded by a reload
-    once every job has been scraped (Prometheus applies new targets only
-    every 5 s: TriageExporterAbsent's 5 s would race the first scrape).
+  - prometheus on 127.0.0.1:19190 (or TRIAGE_E2E_PROM_PORT), scrape and
+    evaluation interval 1 s, job triage_exporter (and echo-direct, one
+    simulator's /metrics with the bearer), POST /-/reload enabled, resend
+    delay 3 s (see RESEND_DELAY), the rule pack as `triage_rulegen scale
+    --factor 60` renders it (a `for: 5m` waits 5 s, a 1h burn-rate window
+    is 1 min) with runbook_url pointing at this exporter's /runbooks/,
+    loaded by a reload once every job has been scraped (Prometheus applies
+    new targets only every 5 s: TriageExporterAbsent's 5 s would race the
+    first scrape).
 Scenarios that need more than a simulator mode bring their own targets and
 switches (tests/e2e/scenarios.py, "action"): a second simulator of the same
 service, openssl s_server with certificates of a CA the driver makes, a
@@ -44,6 +46,9 @@ Prints the table (also written to BUILD/artifacts/e2e-table.txt) and
 process are copied to BUILD/artifacts/e2e-logs/ when something failed.
 
 Usage: e2e.py --build BUILD_DIR [--pgid-file FILE] [--keep-tmp]
+Environment: TRIAGE_E2E_PROM_PORT and TRIAGE_E2E_AM_PORT move Prometheus and
+Alertmanager off 19190 and 19193 (e.g. when another run holds those); each
+must be a free port from 1 to 65535, and the two must differ.
 Standard library only.
 """
 
@@ -74,8 +79,27 @@ from scenarios import SCENARIOS, SIMULATOR_SYSTEMS, TCP, TLS  # noqa: E402
 ACTIONS = (None, "close_listener", "short_lived_cert", "prometheus_without_bearer", "broken_config",
            "stop_exporter")
 
-PROM_PORT = 19190
-AM_PORT = 19193
+
+def port_from_env(name, default):
+    """The port in environment variable `name`, `default` when unset or empty."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
+        print("e2e: %s=%r is not a port; expected a number from 1 to 65535" % (name, text))
+        print("0 passed, 1 failed")
+        sys.exit(1)
+    return int(text)
+
+
+PROM_PORT = port_from_env("TRIAGE_E2E_PROM_PORT", 19190)
+AM_PORT = port_from_env("TRIAGE_E2E_AM_PORT", 19193)
+if PROM_PORT == AM_PORT:
+    print("e2e: Prometheus and Alertmanager would both listen on port %d; set "
+          "TRIAGE_E2E_PROM_PORT and TRIAGE_E2E_AM_PORT to different ports" % PROM_PORT)
+    print("0 passed, 1 failed")
+    sys.exit(1)
+
 FACTOR = 60
 GROUP_WAIT = 1.0            # seconds, as in the route tree below
 READY_DEADLINE = 60         # the stack scrapes every probe and has loaded the rules

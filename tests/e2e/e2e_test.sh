@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The end-to-end suite (tests/e2e/e2e.py): the real Prometheus (127.0.0.1:19190)
-# and Alertmanager (127.0.0.1:19193) over triage_exporter and one
+# The end-to-end suite (tests/e2e/e2e.py): the real Prometheus (127.0.0.1:19190,
+# or $TRIAGE_E2E_PROM_PORT) and Alertmanager (127.0.0.1:19193, or
+# $TRIAGE_E2E_AM_PORT) over triage_exporter and one
 # triage_simulator per failure mode; prints a table of every scenario and
 # "N passed, N failed, N skipped", and writes the table to
 # BUILD_DIR/artifacts/e2e-table.txt.

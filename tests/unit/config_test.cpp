@@ -228,6 +228,30 @@ TEST(ConfigTest, EmptyServicesList) {
   EXPECT_NE(m.find("got an empty list"), std::string::npos) << m;
 }
 
+TEST(ConfigTest, RunbookBaseUrlWithoutTrailingSlash) {
+  const std::string services =
+      "services:\n"
+      "  - name: echo\n"
+      "    probes:\n"
+      "      - {name: api, kind: http, layer: telemetry, url: 'http://echo/metrics'}\n";
+  const std::string msg = LoadStringError(
+      "global:\n  runbook_base_url: http://localhost:9479/runbooks\n" + services);
+  EXPECT_EQ(msg.rfind("inline.yaml:2:21: ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("\"runbook_base_url\" in global"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("must end with /"), std::string::npos) << msg;
+  // Like every runbook_base_url error, the value itself is not echoed.
+  EXPECT_EQ(msg.find("localhost:9479/runbooks"), std::string::npos) << msg;
+  // With the slash, and with only a host and its slash, it loads.
+  EXPECT_EQ(LoadConfigString("global:\n  runbook_base_url: http://localhost:9479/runbooks/\n" +
+                                 services, "inline.yaml")
+                .global.runbook_base_url,
+            "http://localhost:9479/runbooks/");
+  EXPECT_EQ(LoadConfigString("global: {runbook_base_url: 'https://rb.example.com/'}\n" + services,
+                             "inline.yaml")
+                .global.runbook_base_url,
+            "https://rb.example.com/");
+}
+
 TEST(ConfigTest, GlobalTimeoutAboveGlobalInterval) {
   const std::string m = LoadStringError("global:\n  interval: 5s\n  timeout: 6s\nservices: []\n");
   EXPECT_EQ(m.rfind("inline.yaml:3:12: ", 0), 0u) << m;

@@ -324,6 +324,33 @@ TEST(RunbookIndex, ReadsExpandRecordingRulesToExporterFamilies) {
   }
 }
 
+TEST(RunbookIndex, UnreadableIndexYieldsNoAlertsAndSaysWhy) {
+  std::string error = "stale";
+  EXPECT_TRUE(ParseAlertIndex("{\"alerts\": [", &error).empty());
+  EXPECT_EQ(error, "the alert index is not valid JSON");
+  EXPECT_TRUE(ParseAlertIndex("{\"rules\": []}", &error).empty());
+  EXPECT_EQ(error, "the alert index has no \"alerts\" array");
+  EXPECT_TRUE(ParseAlertIndex("[]", &error).empty());
+  EXPECT_FALSE(error.empty());
+  const auto alerts = ParseAlertIndex(
+      R"({"alerts": [{"name": "A", "runbook": {"file": "a.md", "anchor": "a"}}, {"layer": "x"}]})",
+      &error);
+  EXPECT_EQ(error, "");
+  ASSERT_EQ(alerts.size(), 1u);  // an entry without a name is left out
+  EXPECT_EQ(alerts[0].file, "a.md");
+  EXPECT_EQ(alerts[0].anchor, "a");
+}
+
+TEST(RunbookIndex, EmbeddedIndexReadsCleanlyAtStartUp) {
+  std::string error;
+  EXPECT_EQ(ParseAlertIndex(EmbeddedAlertIndexJson(), &error).size(), EmbeddedAlerts().size());
+  EXPECT_EQ(error, "");
+  testing::LogCapture logs;
+  PrepareEmbeddedRunbooks();
+  EXPECT_EQ(logs.Text().find("embedded alert index"), std::string::npos) << logs.Text();
+  EXPECT_FALSE(EmbeddedRunbooks().empty());
+}
+
 TEST(RunbookIndex, NowBoxCapsItsRows) {
   // Many probes of one family: the box shows kMaxNowRows rows and counts the rest.
   const AlertInfo* down = FindEmbeddedAlert("TriageTargetDown");

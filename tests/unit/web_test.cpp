@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "exporter/app.h"
+#include "exporter/html.h"
 #include "exporter/log.h"
 #include "exporter/scheduler.h"
 #include "tests/unit/raw_server.h"
