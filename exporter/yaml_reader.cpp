@@ -85,6 +85,8 @@ std::string RangeText(int64_t min, int64_t max, std::string_view noun) {
   return s;
 }
 
+}  // namespace
+
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -99,8 +101,6 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   }
   return row[b.size()];
 }
-
-}  // namespace
 
 std::string QuoteForMessage(std::string_view s) {
   constexpr size_t kMax = 80;
@@ -450,15 +450,7 @@ void MapReader::Finish() const {
     if (seen_.count(key) != 0) continue;
     std::string message = "unknown key " + QuoteForMessage(key) + " in " + what_;
     // Suggest the closest allowed key when the unknown one looks like a typo.
-    const std::string* best = nullptr;
-    size_t best_distance = 3;
-    for (const auto& allowed : seen_) {
-      const size_t d = EditDistance(key, allowed);
-      if (d < best_distance) {
-        best_distance = d;
-        best = &allowed;
-      }
-    }
+    const std::string* best = ClosestMatch(key, seen_, 3);
     if (best != nullptr && key.size() >= 3) {
       message += " (did you mean " + QuoteForMessage(*best) + "?)";
     }

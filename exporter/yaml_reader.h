@@ -35,6 +35,24 @@ std::string FormatConfigError(const std::string& file, const YAML::Mark& mark,
 // shown as '?', and anything past 80 characters cut off and marked "...".
 std::string QuoteForMessage(std::string_view s);
 
+// Levenshtein distance between two strings, for "did you mean" hints.
+size_t EditDistance(std::string_view a, std::string_view b);
+
+// The candidate closest to `name` by edit distance when that distance is
+// below `limit`, else null: the hint of an unknown-name error.
+template <typename Strings>
+const std::string* ClosestMatch(std::string_view name, const Strings& candidates, size_t limit) {
+  const std::string* best = nullptr;
+  for (const std::string& c : candidates) {
+    const size_t d = EditDistance(name, c);
+    if (d < limit) {
+      limit = d;
+      best = &c;
+    }
+  }
+  return best;
+}
+
 // What a node holds, for the "got ..." part of an error message: the quoted
 // scalar, "a list", "a map", "an empty value" or "nothing" (undefined).
 std::string DescribeNode(const YAML::Node& n);

@@ -14,31 +14,8 @@
 namespace triage::rulegen {
 namespace {
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string Suggestion(const std::string& name, const std::set<std::string>& known) {
-  const std::string* best = nullptr;
-  size_t best_distance = 4;
-  for (const auto& k : known) {
-    const size_t d = EditDistance(name, k);
-    if (d < best_distance) {
-      best_distance = d;
-      best = &k;
-    }
-  }
+  const std::string* best = ClosestMatch(name, known, 4);
   // A histogram's own name selects nothing: point at its series.
   if (known.count(name + "_bucket") != 0) {
     return " (a histogram: select " + name + "_bucket, " + name + "_sum or " + name + "_count)";
