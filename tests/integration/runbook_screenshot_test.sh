@@ -12,83 +12,33 @@
 # Usage (CTest, repo root as working directory):
 #   bash tests/integration/runbook_screenshot_test.sh EXPORTER_BIN SIMULATOR_BIN
 # Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on any failure.
-# Functions are called indirectly (trap, wait_for), which shellcheck cannot follow.
+# Functions are called indirectly (wait_for, finish), which shellcheck cannot follow.
 # shellcheck disable=SC2317
 set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../lib/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh" || exit 2
 
-if [ $# -ne 2 ]; then
-  echo "usage: $0 EXPORTER_BIN SIMULATOR_BIN" >&2
-  exit 2
-fi
-EXPORTER=$1
-SIMULATOR=$2
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-[ -f "$ROOT/alerts/index.json" ] || ROOT=$PWD
+harness_args "$@"
 PAGE=http-status.md
-ARTIFACTS=$(cd "$(dirname "$EXPORTER")" && pwd)/artifacts
+ARTIFACTS=$(dirname "$EXPORTER")/artifacts
 SHOT=$ARTIFACTS/runbook-http-status.png
 
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$CHROMIUM" ] && [ -z "${CI:-}" ]; then
+  echo "SKIPPED: chromium is not installed (scripts/install-deps.sh installs it);" \
+    "under CI this test fails instead"
+  echo "0 passed, 0 failed, 1 skipped"
+  exit 0
+fi
+harness_init runbook_shot
 if [ -z "$CHROMIUM" ]; then
-  if [ -z "${CI:-}" ]; then
-    echo "SKIPPED: chromium is not installed (scripts/install-deps.sh installs it);" \
-      "under CI this test fails instead"
-    echo "0 passed, 0 failed, 1 skipped"
-    exit 0
-  fi
-  echo "FAIL: chromium is not installed, and CI is set: scripts/install-deps.sh must install it"
-  echo "0 passed, 1 failed"
-  exit 1
+  abort "chromium is not installed, and CI is set: scripts/install-deps.sh must install it"
 fi
 
-TMP=$(mktemp -d /tmp/triage_runbook_shot.XXXXXX)
-PIDS=()
-passed=0
-failed=0
-
-cleanup() {
-  for pid in "${PIDS[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null
-    fi
-    wait "$pid" 2>/dev/null
-  done
-  rm -rf "$TMP"
+on_failure() {
+  local f
+  for f in exporter.err echo.err chromium.err; do tail_log "$f" 15; done
 }
-trap cleanup EXIT
-
-pass() { echo "PASS: $1"; passed=$((passed + 1)); }
-fail() {
-  echo "FAIL: $1"
-  failed=$((failed + 1))
-  if [ $# -gt 1 ] && [ -n "$2" ]; then printf '%s\n' "$2" | head -n 40 | sed 's/^/    /'; fi
-}
-finish() {
-  if [ "$failed" -ne 0 ]; then
-    for f in exporter.err echo.err chromium.err; do
-      [ -s "$TMP/$f" ] && { echo "--- $f (tail)"; tail -n 15 "$TMP/$f"; }
-    done
-  fi
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit $?
-}
-abort() {
-  fail "$1" "${2:-}"
-  finish
-}
-wait_for() {  # wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds
-  local deadline=$(( $(date +%s) + $1 ))
-  shift
-  while :; do
-    if "$@"; then return 0; fi
-    [ "$(date +%s)" -ge "$deadline" ] && return 1
-    sleep 0.2
-  done
-}
-get() { curl -sS --noproxy '*' --max-time 5 "http://127.0.0.1:$EXP_PORT$1" 2>/dev/null; }
 # Headless Chromium with a throw-away profile; its own chatter goes to chromium.err.
 chromium_run() {
   timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
@@ -98,18 +48,9 @@ chromium_run() {
 # ---------------------------------------------------------------------------
 # The echo simulator and the exporter.
 
-"$SIMULATOR" --system=echo --mode=ok --listen-address=127.0.0.1:0 \
-  >"$TMP/echo.out" 2>"$TMP/echo.err" &
-SIM_PID=$!
-PIDS+=("$SIM_PID")
-SIM_PORT=""
-sim_port() {
-  SIM_PORT=$(sed -n 's/^listening address=127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/echo.out" | head -n 1)
-  [ -n "$SIM_PORT" ] || ! kill -0 "$SIM_PID" 2>/dev/null
-}
-if ! wait_for 15 sim_port || [ -z "$SIM_PORT" ]; then
+start_simulator echo --mode=ok ||
   abort "simulator prints its listening address" "$(cat "$TMP/echo.out" "$TMP/echo.err")"
-fi
+SIM=127.0.0.1:${SIM_PORT[echo]}
 
 cat >"$TMP/config.yaml" <<EOF
 global:
@@ -119,35 +60,24 @@ services:
   - name: echo
     labels: {team: platform, note: '<b>"quoted"</b> & more'}
     probes:
-      - {name: health, kind: http, layer: liveness, url: "http://127.0.0.1:$SIM_PORT/health"}
-      - {name: api, kind: http, layer: traffic, url: "http://127.0.0.1:$SIM_PORT/api/v2/whoami",
+      - {name: health, kind: http, layer: liveness, url: "http://$SIM/health"}
+      - {name: api, kind: http, layer: traffic, url: "http://$SIM/api/v2/whoami",
          valid_status_codes: [200], error_code_pointer: /code}
-      - {name: metrics, kind: scrape, layer: telemetry, url: "http://127.0.0.1:$SIM_PORT/metrics"}
+      - {name: metrics, kind: scrape, layer: telemetry, url: "http://$SIM/metrics"}
 EOF
 
-"$EXPORTER" --config.file="$TMP/config.yaml" --web.listen-address=127.0.0.1:0 \
-  >"$TMP/exporter.out" 2>"$TMP/exporter.err" &
-EXP_PID=$!
-PIDS+=("$EXP_PID")
-EXP_PORT=""
-exp_port() {
-  EXP_PORT=$(grep 'msg=started' "$TMP/exporter.err" 2>/dev/null |
-    sed -n 's/.* address=127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' | head -n 1)
-  [ -n "$EXP_PORT" ] || ! kill -0 "$EXP_PID" 2>/dev/null
-}
-if ! wait_for 15 exp_port || [ -z "$EXP_PORT" ]; then
+start_exporter "$TMP/config.yaml" ||
   abort "exporter logs msg=started with its address" "$(cat "$TMP/exporter.err")"
-fi
-pass "simulator on 127.0.0.1:$SIM_PORT, exporter on 127.0.0.1:$EXP_PORT"
+pass "simulator on $SIM, exporter on 127.0.0.1:$EXP_PORT"
 
 # The simulator answers 401 from now on; the walk names the alert.
-curl -sS --noproxy '*' --max-time 5 -X POST \
-  "http://127.0.0.1:$SIM_PORT/-/mode?mode=unauthorized" >/dev/null 2>&1
-names_401() { get "/api/v1/triage?service=echo" | grep -q '"alert": "TriageHttpUnauthorized"'; }
+set_mode echo unauthorized
+triage_echo() { exp_get "/api/v1/triage?service=echo" 2>/dev/null; }
+names_401() { grep -q '"alert": "TriageHttpUnauthorized"' <<<"$(triage_echo)"; }
 if wait_for 20 names_401; then
   pass "/api/v1/triage?service=echo names TriageHttpUnauthorized once the API answers 401"
 else
-  fail "/api/v1/triage?service=echo names TriageHttpUnauthorized" "$(get "/api/v1/triage?service=echo")"
+  fail "/api/v1/triage?service=echo names TriageHttpUnauthorized" "$(triage_echo)"
 fi
 
 # ---------------------------------------------------------------------------

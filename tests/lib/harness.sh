@@ -31,6 +31,15 @@
 #   EXP_PORT          port of the exporter                   (start_exporter)
 #   EXP_PID           its process                            (start_exporter)
 #   MODE_REPLY        the simulator's answer to the last set_mode
+#   PROC_PID          the process of the last start_process
+#
+# Settings (unset: the behaviour described below):
+#   HARNESS_CLOCK=1         set by a script before harness_init: the PASS/FAIL
+#                           and harness_log lines start with "[  12.3s] ", the
+#                           time since harness_init, and finish prints such a
+#                           "done" line before the counts.
+#   HARNESS_DETAIL_LINES=N  fail prints up to N DETAIL lines instead of 40.
+#   KEEP_TMP=1              (environment) TMP is kept on exit and its path printed.
 #
 # Functions:
 #   harness_args EXPORTER_BIN SIMULATOR_BIN
@@ -38,14 +47,16 @@
 #       change directory); prints the usage and exits 2 unless given two.
 #   harness_init NAME
 #       Creates TMP (${TMPDIR:-/tmp}/triage_NAME.XXXXXX), empties PIDS,
-#       SIM_PORT, SIM_PID, EXP_PORT and EXP_PID, zeroes the counters, and
+#       SIM_PORT, SIM_PID, EXP_PORT, EXP_PID and PROC_PID, zeroes the counters, and
 #       traps EXIT to harness_cleanup.
 #   harness_cleanup
-#       Stops every process in PIDS (stop_pid) and removes TMP. Runs on exit,
-#       also when the script is interrupted.
+#       Stops every process in PIDS (stop_pid) and removes TMP (unless
+#       KEEP_TMP=1). Runs on exit, also when the script is interrupted.
 #   pass NAME                 prints "PASS: NAME", counts it.
 #   fail NAME [DETAIL]        prints "FAIL: NAME" and the first 40 lines of
-#                             DETAIL indented by four spaces, counts it.
+#                             DETAIL (HARNESS_DETAIL_LINES) indented by four
+#                             spaces, counts it.
+#   harness_log MESSAGE...    prints the message (with the time, see HARNESS_CLOCK).
 #   check NAME CMD...         pass NAME when CMD succeeds, else fail NAME.
 #   finish                    when something failed, calls the script's
 #                             on_failure function if it defines one (to show
@@ -83,6 +94,9 @@
 #       for the log line "msg=started ... address=127.0.0.1:PORT" to set
 #       EXP_PORT. Fails when the line does not come or the process exits first.
 #   stop_exporter             stop_pid EXP_PID; empties EXP_PORT.
+#   start_process NAME CMD [ARG...]
+#       Starts CMD in the background with stdout in $TMP/NAME.out and stderr in
+#       $TMP/NAME.err, adds it to PIDS (so it is stopped on exit), sets PROC_PID.
 #   http CURL_ARG...          curl without proxy, 10 s at most, errors shown.
 #   exp_get PATH              http GET of the exporter's PATH.
 #   metrics                   the exporter's /metrics, or nothing (status 1)
@@ -130,6 +144,8 @@ harness_init() {
   EXP_PORT=""
   EXP_PID=""
   MODE_REPLY=""
+  PROC_PID=""
+  HARNESS_T0=$(date +%s%N)
   if ! TMP=$(mktemp -d "${TMPDIR:-/tmp}/triage_$1.XXXXXX"); then
     TMP=""
     abort "a temporary directory is created"
@@ -140,18 +156,29 @@ harness_init() {
 harness_cleanup() {
   local pid
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  if [ -n "$TMP" ]; then rm -rf "$TMP"; fi
+  [ -n "$TMP" ] || return 0
+  if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
+}
+
+harness_log() {
+  if [ "${HARNESS_CLOCK:-0}" = 1 ]; then
+    printf '[%6.1fs] %s\n' "$((($(date +%s%N) - HARNESS_T0) / 1000000))e-3" "$*"
+  else
+    printf '%s\n' "$*"
+  fi
 }
 
 pass() {
-  echo "PASS: $1"
+  harness_log "PASS: $1"
   passed=$((passed + 1))
 }
 
 fail() {
-  echo "FAIL: $1"
+  harness_log "FAIL: $1"
   failed=$((failed + 1))
-  if [ $# -gt 1 ] && [ -n "$2" ]; then printf '%s\n' "$2" | head -n 40 | sed 's/^/    /'; fi
+  if [ $# -gt 1 ] && [ -n "$2" ]; then
+    printf '%s\n' "$2" | head -n "${HARNESS_DETAIL_LINES:-40}" | sed 's/^/    /'
+  fi
 }
 
 check() {
@@ -162,6 +189,7 @@ check() {
 
 finish() {
   if [ "$failed" -ne 0 ] && declare -F on_failure >/dev/null; then on_failure; fi
+  if [ "${HARNESS_CLOCK:-0}" = 1 ]; then harness_log "done"; fi
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   exit $?
@@ -271,6 +299,14 @@ _harness_exporter_port() {
 stop_exporter() {
   stop_pid "$EXP_PID"
   EXP_PORT=""
+}
+
+start_process() {
+  local name=$1
+  shift
+  "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  PROC_PID=$!
+  PIDS+=("$PROC_PID")
 }
 
 http() {
