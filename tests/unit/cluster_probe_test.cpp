@@ -22,6 +22,7 @@
 namespace triage {
 namespace {
 
+using testing::ExpectConfigError;
 using testing::FixtureServer;
 using testing::L;
 using testing::N;
@@ -391,15 +392,6 @@ TEST(ClusterReadTest, FollowerEntries) {
 
 // ---- configuration errors ------------------------------------------------------------
 
-std::string LoadError(const std::string& yaml) {
-  try {
-    LoadConfigString(yaml, "test.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "loaded without an error:\n" << yaml;
-  return "";
-}
 
 // A block-style cluster probe; `extra_lines` start on line 8, keys at column 9.
 std::string BlockProbe(const std::string& extra_lines) {
@@ -414,7 +406,7 @@ std::string BlockProbe(const std::string& extra_lines) {
 }
 
 TEST(ClusterConfigTest, BadPointerNamesItsPosition) {
-  const std::string msg = LoadError(BlockProbe("        leader_pointer: /cluster/leader\n"
+  const std::string msg = ExpectConfigError(BlockProbe("        leader_pointer: /cluster/leader\n"
                                                "        followers_pointer: cluster/followers\n"));
   EXPECT_EQ(msg.rfind("test.yaml:9:28: ", 0), 0u) << msg;
   EXPECT_NE(msg.find("followers_pointer"), std::string::npos) << msg;
@@ -422,7 +414,7 @@ TEST(ClusterConfigTest, BadPointerNamesItsPosition) {
 }
 
 TEST(ClusterConfigTest, SelfAndIsLeaderPointersAreExclusive) {
-  const std::string msg = LoadError(BlockProbe("        leader_pointer: /cluster/leader\n"
+  const std::string msg = ExpectConfigError(BlockProbe("        leader_pointer: /cluster/leader\n"
                                                "        self_pointer: /cluster/node_id\n"
                                                "        is_leader_pointer: /cluster/is_leader\n"));
   EXPECT_EQ(msg.rfind("test.yaml:10:28: ", 0), 0u) << msg;
@@ -430,21 +422,21 @@ TEST(ClusterConfigTest, SelfAndIsLeaderPointersAreExclusive) {
 }
 
 TEST(ClusterConfigTest, MissingLeaderPointerAndStrayFollowerKeys) {
-  std::string msg = LoadError(BlockProbe(""));
+  std::string msg = ExpectConfigError(BlockProbe(""));
   EXPECT_EQ(msg.rfind("test.yaml:4:9: ", 0), 0u) << msg;
   EXPECT_NE(msg.find("missing required key \"leader_pointer\""), std::string::npos) << msg;
 
-  msg = LoadError(BlockProbe("        leader_pointer: /leader\n"
+  msg = ExpectConfigError(BlockProbe("        leader_pointer: /leader\n"
                              "        max_followers: 4\n"));
   EXPECT_EQ(msg.rfind("test.yaml:9:24: ", 0), 0u) << msg;
   EXPECT_NE(msg.find("followers_pointer"), std::string::npos) << msg;
 
-  msg = LoadError(BlockProbe("        leader_pointer: /leader\n"
+  msg = ExpectConfigError(BlockProbe("        leader_pointer: /leader\n"
                              "        leader_ponter: /x\n"));
   EXPECT_EQ(msg.rfind("test.yaml:9:", 0), 0u) << msg;
   EXPECT_NE(msg.find("leader_ponter"), std::string::npos) << msg;
 
-  msg = LoadError(BlockProbe("        leader_pointer: /leader\n"
+  msg = ExpectConfigError(BlockProbe("        leader_pointer: /leader\n"
                              "        followers_pointer: /f\n"
                              "        max_follower_lag: -1\n"));
   EXPECT_EQ(msg.rfind("test.yaml:10:27: ", 0), 0u) << msg;

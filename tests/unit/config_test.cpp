@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "exporter/duration.h"
+#include "tests/unit/test_util.h"
 
 namespace triage {
 namespace {
@@ -30,14 +31,9 @@ std::string LoadError(const std::string& fixture) {
 }
 
 std::string LoadStringError(const std::string& text) {
-  try {
-    LoadConfigString(text, "inline.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "loaded without an error:\n" << text;
-  return "";
+  return testing::ExpectConfigError(text, "inline.yaml");
 }
+
 
 // Checks that `message` starts with "<fixture path>:<where>: " and contains every word.
 void ExpectErrorAt(const std::string& fixture, const std::string& where,
@@ -405,15 +401,9 @@ namespace triage {
 namespace {
 
 std::string HttpProbeError(const std::string& probe_keys) {
-  try {
-    LoadConfigString("services:\n  - name: echo\n    probes:\n      - name: api\n"
-                     "        kind: http\n        layer: traffic\n" + probe_keys,
-                     "http.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "loaded without an error:\n" << probe_keys;
-  return "";
+  return testing::ExpectConfigError("services:\n  - name: echo\n    probes:\n      - name: api\n"
+                                    "        kind: http\n        layer: traffic\n" + probe_keys,
+                                    "http.yaml");
 }
 
 TEST(ConfigHttpTest, CredentialsInUrlAreRejectedWithoutEchoingThem) {

@@ -623,12 +623,7 @@ std::string LoadError(const std::string& probe_keys) {
       "        kind: kubernetes_pvc\n"
       "        layer: dependency\n" +
       probe_keys;
-  try {
-    LoadConfigString(yaml, "pvc.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::ConfigErrorOf(yaml, "pvc.yaml");
 }
 
 TEST(PvcProbeConfigTest, ErrorsNameFileLineAndColumn) {

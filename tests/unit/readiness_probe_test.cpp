@@ -22,6 +22,7 @@ namespace triage {
 namespace {
 
 using std::chrono::seconds;
+using testing::ExpectConfigError;
 using testing::FixtureServer;
 using testing::L;
 using testing::N;
@@ -361,15 +362,6 @@ TEST(JsonProbeUtilTest, PointersAndLookups) {
 
 // ---- configuration errors ------------------------------------------------------------
 
-std::string LoadError(const std::string& yaml) {
-  try {
-    LoadConfigString(yaml, "test.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "loaded without an error:\n" << yaml;
-  return "";
-}
 
 // A block-style probe; `extra_lines` start on line 8, keys at column 9.
 std::string BlockProbe(const std::string& extra_lines) {
@@ -384,24 +376,24 @@ std::string BlockProbe(const std::string& extra_lines) {
 }
 
 TEST(ReadinessConfigTest, BadPointerNamesItsPosition) {
-  const std::string msg = LoadError(BlockProbe("        checks_pointer: checks\n"));
+  const std::string msg = ExpectConfigError(BlockProbe("        checks_pointer: checks\n"));
   EXPECT_EQ(msg.rfind("test.yaml:8:25: ", 0), 0u) << msg;
   EXPECT_NE(msg.find("expected a JSON Pointer such as /checks"), std::string::npos) << msg;
 }
 
 TEST(ReadinessConfigTest, UnknownKeyAndBadValues) {
-  std::string msg = LoadError(BlockProbe("        check_pointer: /checks\n"));
+  std::string msg = ExpectConfigError(BlockProbe("        check_pointer: /checks\n"));
   EXPECT_EQ(msg.rfind("test.yaml:8:", 0), 0u) << msg;
   EXPECT_NE(msg.find("check_pointer"), std::string::npos) << msg;
 
-  msg = LoadError(BlockProbe("        valid_status_codes: []\n"));
+  msg = ExpectConfigError(BlockProbe("        valid_status_codes: []\n"));
   EXPECT_EQ(msg.rfind("test.yaml:8:", 0), 0u) << msg;
   EXPECT_NE(msg.find("non-empty list"), std::string::npos) << msg;
 
-  msg = LoadError(BlockProbe("        max_checks: 0\n"));
+  msg = ExpectConfigError(BlockProbe("        max_checks: 0\n"));
   EXPECT_EQ(msg.rfind("test.yaml:8:21: ", 0), 0u) << msg;
 
-  msg = LoadError(BlockProbe("        check_ok_field: \"\"\n"));
+  msg = ExpectConfigError(BlockProbe("        check_ok_field: \"\"\n"));
   EXPECT_EQ(msg.rfind("test.yaml:8:", 0), 0u) << msg;
 }
 

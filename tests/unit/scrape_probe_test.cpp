@@ -483,14 +483,6 @@ TEST(ScrapeProbe, ExpectationGrammar) {
   }
 }
 
-std::string LoadError(const std::string& yaml) {
-  try {
-    LoadConfigString(yaml, "test.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(ScrapeProbe, ConfigErrorsNameFileLineAndColumn) {
   const std::string head =
@@ -501,7 +493,7 @@ TEST(ScrapeProbe, ConfigErrorsNameFileLineAndColumn) {
       "        kind: scrape\n"                    // 5
       "        layer: telemetry\n"                // 6
       "        url: http://127.0.0.1:9/metrics\n";  // 7
-  std::string err = LoadError(head +
+  std::string err = testing::ConfigErrorOf(head +
                                 "        expect_metrics:\n"                                  // 8
                                 "          - echo_http_requests_total\n"                     // 9
                                 "          - 'grpc_server_handled_total{grpc_method=~\"Rep.*\"} > 0'\n");  // 10
@@ -509,47 +501,47 @@ TEST(ScrapeProbe, ConfigErrorsNameFileLineAndColumn) {
   EXPECT_NE(err.find("only equality matchers"), std::string::npos) << err;
   EXPECT_NE(err.find("at character 38"), std::string::npos) << err;
 
-  err = LoadError(head + "        expect_metrics: [up, 'up >> 1']\n");
+  err = testing::ConfigErrorOf(head + "        expect_metrics: [up, 'up >> 1']\n");
   EXPECT_EQ(err.rfind("test.yaml:8:30: invalid value for \"expect_metrics\" item 2", 0), 0u) << err;
 
-  err = LoadError(head + "        expect_metrics: [up, up]\n");
+  err = testing::ConfigErrorOf(head + "        expect_metrics: [up, up]\n");
   EXPECT_EQ(err.rfind("test.yaml:8:30: ", 0), 0u) << err;
   EXPECT_NE(err.find("given twice"), std::string::npos) << err;
 
   std::string many = "        expect_metrics: [";
   for (int i = 0; i < 33; ++i) many += (i ? ", m" : "m") + std::to_string(i);
-  err = LoadError(head + many + "]\n");
+  err = testing::ConfigErrorOf(head + many + "]\n");
   EXPECT_EQ(err.rfind("test.yaml:8:25: ", 0), 0u) << err;
   EXPECT_NE(err.find("at most 32 entries, got 33"), std::string::npos) << err;
 
-  err = LoadError(head + "        expect_metrics: up\n");
+  err = testing::ConfigErrorOf(head + "        expect_metrics: up\n");
   EXPECT_EQ(err.rfind("test.yaml:8:25: ", 0), 0u) << err;
 
-  err = LoadError(head + "        job: echo\n");
+  err = testing::ConfigErrorOf(head + "        job: echo\n");
   EXPECT_EQ(err.rfind("test.yaml:8:14: ", 0), 0u) << err;
   EXPECT_NE(err.find("only used together with prometheus_url"), std::string::npos) << err;
 
-  err = LoadError(head + "        prometheus_url: http://prometheus:9090\n");
+  err = testing::ConfigErrorOf(head + "        prometheus_url: http://prometheus:9090\n");
   EXPECT_EQ(err.rfind("test.yaml:8:25: ", 0), 0u) << err;
   EXPECT_NE(err.find("needs job"), std::string::npos) << err;
 
-  err = LoadError(head + "        prometheus_url: \"http://prometheus:9090/?x=1\"\n        job: a\n");
+  err = testing::ConfigErrorOf(head + "        prometheus_url: \"http://prometheus:9090/?x=1\"\n        job: a\n");
   EXPECT_EQ(err.rfind("test.yaml:8:25: ", 0), 0u) << err;
 
-  err = LoadError(head + "        sample_limit: 0\n");
+  err = testing::ConfigErrorOf(head + "        sample_limit: 0\n");
   EXPECT_EQ(err.rfind("test.yaml:8:23: ", 0), 0u) << err;
 
   // Unknown keys are errors too (a typo of expect_metrics).
-  err = LoadError(head + "        expect_metric: [up]\n");
+  err = testing::ConfigErrorOf(head + "        expect_metric: [up]\n");
   EXPECT_EQ(err.rfind("test.yaml:", 0), 0u) << err;
   EXPECT_NE(err.find("expect_metric"), std::string::npos) << err;
 
   // And a good one loads.
-  EXPECT_EQ(LoadError(head + "        expect_metrics: [up, 'up{job=\"a\"} > 0']\n"
+  EXPECT_EQ(testing::ConfigErrorOf(head + "        expect_metrics: [up, 'up{job=\"a\"} > 0']\n"
                                "        prometheus_url: http://prometheus:9090\n"
                                "        job: echo\n        instance: \"echo:8081\"\n"
                                "        sample_limit: 5000\n"),
-            "(no error)");
+            "");
 }
 
 }  // namespace

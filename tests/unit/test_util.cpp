@@ -1,6 +1,7 @@
 #include "tests/unit/test_util.h"
 
 #include <curl/curl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "exporter/config.h"
 #include "exporter/log.h"
 
 namespace triage::testing {
@@ -136,6 +138,21 @@ LogCapture::~LogCapture() {
 std::string LogCapture::Text() const {
   std::lock_guard<std::mutex> lock(g_log_mu);
   return g_log_text ? *g_log_text : std::string();
+}
+
+std::string ConfigErrorOf(const std::string& yaml, const std::string& file) {
+  try {
+    LoadConfigString(yaml, file);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string ExpectConfigError(const std::string& yaml, const std::string& file) {
+  std::string error = ConfigErrorOf(yaml, file);
+  if (error.empty()) ADD_FAILURE() << "loaded without an error:\n" << yaml;
+  return error;
 }
 
 }  // namespace triage::testing

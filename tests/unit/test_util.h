@@ -11,6 +11,12 @@
 
 namespace triage::testing {
 
+// The message of the ConfigError that loading `yaml` (named `file` in the
+// message) raises; "" when it loads.
+std::string ConfigErrorOf(const std::string& yaml, const std::string& file = "test.yaml");
+// The same for a configuration that must not load: a test failure when it does.
+std::string ExpectConfigError(const std::string& yaml, const std::string& file = "test.yaml");
+
 struct HttpReply {
   long status = 0;      // 0: no response (see error)
   std::string body;
