@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 class CivetServer;
@@ -18,6 +19,9 @@ class App;
 // Turns an exporter-style listen address (":9479", "127.0.0.1:0", "[::1]:9479")
 // into civetweb's listening_ports value. Returns false when malformed.
 bool ToCivetListen(const std::string& address, std::string* out);
+
+// gzip (level 1) of a /metrics answer; false when zlib fails.
+bool GzipMetrics(std::string_view in, std::string* out);
 
 class WebServer {
  public:
