@@ -134,7 +134,7 @@ void PrepareEasy(CURL* easy, HttpTransfer& t) {
 
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   // When a transfer times out during a name lookup, libcurl 7.88 waits for
-  // its resolver thread inside curl_multi_perform, stalling every probe on
+  // its resolver thread inside the multi handle, stalling every probe on
   // the loop; QUICK_EXIT lets the thread finish on its own instead.
   curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t.errbuf);
@@ -340,7 +340,44 @@ FailureReason ReasonForCurlCode(CURLcode code, long os_errno, bool body_overflow
   }
 }
 
+std::optional<double> ParseImfFixdate(std::string_view v) {
+  // "Sun, 06 Nov 1994 08:49:37 GMT": fixed positions, 29 characters.
+  if (v.size() != 29 || v[3] != ',' || v[4] != ' ' || v[7] != ' ' || v[11] != ' ' ||
+      v[16] != ' ' || v[19] != ':' || v[22] != ':' || v[25] != ' ' || v.substr(26) != "GMT") {
+    return std::nullopt;
+  }
+  auto number = [&v](size_t at, size_t len, int* out) {
+    int n = 0;
+    for (size_t i = at; i < at + len; ++i) {
+      if (v[i] < '0' || v[i] > '9') return false;
+      n = n * 10 + (v[i] - '0');
+    }
+    *out = n;
+    return true;
+  };
+  static constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  const size_t m = kMonths.find(v.substr(8, 3));
+  int day = 0, year = 0, hour = 0, minute = 0, second = 0;
+  if (m == std::string_view::npos || m % 3 != 0 || !number(5, 2, &day) || !number(12, 4, &year) ||
+      !number(17, 2, &hour) || !number(20, 2, &minute) || !number(23, 2, &second) || day < 1 ||
+      day > 31 || hour > 23 || minute > 59 || second > 60) {
+    return std::nullopt;
+  }
+  // Days since 1970-01-01 of a proleptic Gregorian date (the civil-from-days inverse).
+  const int month = static_cast<int>(m / 3) + 1;
+  const int y = year - (month <= 2 ? 1 : 0);
+  const int era = y / 400;
+  const int yoe = y - era * 400;
+  const int doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
+  return static_cast<double>(days * 86400 + hour * 3600 + minute * 60 + second);
+}
+
 std::optional<double> ParseHttpDate(const std::string& value) {
+  // The form servers send (RFC 9110 makes it the only one to generate),
+  // parsed here; libcurl's general parser takes the obsolete ones.
+  if (auto t = ParseImfFixdate(value)) return t;
   const time_t t = curl_getdate(value.c_str(), nullptr);
   if (t == -1) return std::nullopt;
   return static_cast<double>(t);

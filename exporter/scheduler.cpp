@@ -1,10 +1,16 @@
 #include "exporter/scheduler.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <array>
 #include <cassert>
+#include <cerrno>
 #include <cmath>
 #include <map>
 #include <string>
+#include <system_error>
 
 #include "exporter/log.h"
 
@@ -62,8 +68,8 @@ struct Scheduler::RunState {
   }
 
   std::shared_ptr<const Snapshot> Render(const ProbeSpec& spec, const RunOutcome& o,
-                                         double seconds) const {
-    SampleWriter w(spec.common().label_prefix);
+                                         double seconds, SampleWriter& w) const {
+    w.Reset(spec.common().label_prefix);
     w.Add(FamilyId::kProbeSuccess, last_success ? 1 : 0);
     w.Add(FamilyId::kProbeInfo, "kind", spec.common().kind, "layer", LayerName(spec.common().layer), 1);
     w.Add(FamilyId::kProbesTotal, "result", "success", static_cast<double>(successes));
@@ -76,8 +82,8 @@ struct Scheduler::RunState {
     std::array<uint64_t, kProbeDurationBuckets.size()> cumulative{};
     uint64_t acc = 0;
     for (size_t i = 0; i < buckets.size(); ++i) cumulative[i] = acc += buckets[i];
-    w.AddHistogram(FamilyId::kProbeDurationSeconds, kProbeDurationBuckets.data(),
-                   cumulative.data(), cumulative.size(), count, sum);
+    w.AddHistogram(FamilyId::kProbeDurationSeconds, ProbeDurationBounds(), cumulative.data(),
+                   count, sum);
     spec.Render(*kind, w);
     auto snap = std::make_shared<Snapshot>(w.Finish());
     snap->success = o.success;
@@ -105,15 +111,59 @@ struct Scheduler::Pending {
 };
 
 Scheduler::Scheduler(SelfMetrics* self, ProbeTable* table) : self_(self), table_(table) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    close(epoll_fd_);
+    throw std::system_error(errno, std::generic_category(), "eventfd");
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  // Name lookups do not block the loop: this libcurl resolves in a thread of its own.
   multi_ = curl_multi_init();
-  // Name lookups must not block the loop: this libcurl resolves in a thread of its own.
-  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 64L);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Scheduler::OnSocket);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Scheduler::OnTimer);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(max_in_flight_));
 }
 
 Scheduler::~Scheduler() {
   Stop();
   for (CURL* e : free_easy_) curl_easy_cleanup(e);
   curl_multi_cleanup(multi_);
+  close(wake_fd_);
+  close(epoll_fd_);
+}
+
+// libcurl tells which of its sockets to watch, and for what.
+int Scheduler::OnSocket(CURL*, curl_socket_t s, int what, void* userp, void* socketp) {
+  auto* self = static_cast<Scheduler*>(userp);
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, s, nullptr);
+    return 0;
+  }
+  epoll_event ev{};
+  ev.data.fd = s;
+  ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+  if (socketp) {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, s, &ev);
+  } else {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, s, &ev);
+    curl_multi_assign(self->multi_, s, self);  // any non-null mark: "in the epoll set"
+  }
+  return 0;
+}
+
+// libcurl asks to be called back after timeout_ms (-1: no timer).
+int Scheduler::OnTimer(CURLM*, long timeout_ms, void* userp) {
+  auto* self = static_cast<Scheduler*>(userp);
+  self->curl_timer_ = timeout_ms < 0 ? Clock::time_point::max()
+                                     : Clock::now() + std::chrono::milliseconds(timeout_ms);
+  return 0;
 }
 
 void Scheduler::Start() {
@@ -147,7 +197,11 @@ void Scheduler::Stop() {
   self_->probes_in_flight->Set(0);
 }
 
-void Scheduler::Wake() { curl_multi_wakeup(multi_); }
+void Scheduler::Wake() {
+  const uint64_t one = 1;
+  // A full counter (never in practice) already means "wake up".
+  [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
+}
 
 void Scheduler::Apply(std::vector<std::shared_ptr<const ProbeSpec>> probes, int max_in_flight) {
   auto applied = std::make_shared<std::promise<void>>();
@@ -246,6 +300,8 @@ void Scheduler::DoApply(std::vector<std::shared_ptr<const ProbeSpec>> probes, in
   heap_ = {};
   for (auto& s : slots_) heap_.push({s->due, s.get()});
   max_in_flight_ = std::max(1, max_in_flight);
+  // Room for a kept-alive connection per run in flight; no more idle sockets than that.
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(max_in_flight_));
   table_->Reset(std::move(entries));
   self_->probes_configured->Set(static_cast<double>(slots_.size()));
 }
@@ -258,7 +314,7 @@ void Scheduler::DoRunNow(Command& c) {
   auto debug = c.debug;
   auto done = std::move(c.done);
   spec->Run(*this, *state->kind, debug.get(),
-            [state, spec, debug, done, started](RunOutcome o) {
+            [this, state, spec, debug, done, started](RunOutcome o) {
               const double secs = std::chrono::duration<double>(Clock::now() - started).count();
               state->Record(o, secs);
               if (debug) {
@@ -267,7 +323,7 @@ void Scheduler::DoRunNow(Command& c) {
                                                   std::string(FailureReasonName(o.reason))) +
                             " after " + std::to_string(secs) + "s");
               }
-              done(state->Render(*spec, o, secs));
+              done(state->Render(*spec, o, secs, writer_));
             });
 }
 
@@ -318,7 +374,7 @@ void Scheduler::FinishRun(const std::shared_ptr<Slot>& slot, Clock::time_point s
   slot->running = false;
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
   slot->state->Record(o, secs);
-  slot->last = slot->state->Render(*slot->spec, o, secs);
+  slot->last = slot->state->Render(*slot->spec, o, secs, writer_);
   if (slot->active) table_->SetSnapshot(slot->index, slot->last);
 }
 
@@ -383,27 +439,46 @@ void Scheduler::ProcessCompleted() {
 }
 
 int Scheduler::WaitMillis(Clock::time_point now) {
-  long wait = 1000;
-  long curl_timeout = -1;
-  curl_multi_timeout(multi_, &curl_timeout);
-  if (curl_timeout >= 0) wait = std::min(wait, curl_timeout);
-  if (!heap_.empty() && in_flight_ < max_in_flight_) {
-    const auto until = heap_.top().due - now;
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until).count();
-    wait = std::min<long>(wait, std::max<long>(0, ms));
+  auto until = now + std::chrono::seconds(1);
+  if (curl_timer_ < until) until = curl_timer_;
+  if (!heap_.empty() && in_flight_ < max_in_flight_ && heap_.top().due < until) {
+    until = heap_.top().due;
   }
-  return static_cast<int>(wait);
+  if (until <= now) return 0;
+  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
+}
+
+void Scheduler::RunCurlTimer(Clock::time_point now) {
+  if (curl_timer_ > now) return;
+  curl_timer_ = Clock::time_point::max();  // OnTimer sets the next one
+  int running = 0;
+  curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
 }
 
 void Scheduler::Loop() {
+  std::array<epoll_event, 256> events;
   while (!stop_) {
     DrainCommands();
     StartDue(Clock::now());
-    int running = 0;
-    curl_multi_perform(multi_, &running);
+    RunCurlTimer(Clock::now());
     ProcessCompleted();
-    const int wait = WaitMillis(Clock::now());
-    if (wait > 0) curl_multi_poll(multi_, nullptr, 0, wait, nullptr);
+    const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                             WaitMillis(Clock::now()));
+    for (int i = 0; i < n; ++i) {
+      const epoll_event& e = events[i];
+      if (e.data.fd == wake_fd_) {
+        uint64_t count = 0;
+        [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, sizeof count);
+        continue;
+      }
+      const int action = ((e.events & (EPOLLIN | EPOLLHUP)) ? CURL_CSELECT_IN : 0) |
+                         ((e.events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                         ((e.events & EPOLLERR) ? CURL_CSELECT_ERR : 0);
+      int running = 0;
+      curl_multi_socket_action(multi_, e.data.fd, action, &running);
+    }
+    RunCurlTimer(Clock::now());
+    ProcessCompleted();
   }
 }
 

@@ -7,6 +7,11 @@
 // so a hanging target costs its own timeout and nothing else. When a run
 // ends, its samples are rendered once into a Snapshot and swapped into the
 // ProbeTable that /metrics reads.
+//
+// The loop waits in epoll on the sockets libcurl asks it to watch and hands
+// each ready socket to curl_multi_socket_action, so the work of one wake-up
+// is proportional to the transfers that have something to do, not to all
+// transfers in flight (curl_multi_perform would look at every one).
 #pragma once
 
 #include <curl/curl.h>
@@ -85,13 +90,20 @@ class Scheduler : public Fetcher {
   void FinishRun(const std::shared_ptr<Slot>& slot, Clock::time_point started, RunOutcome o);
   void ProcessCompleted();
   int WaitMillis(Clock::time_point now);
+  void RunCurlTimer(Clock::time_point now);
   CURL* AcquireEasy();
   void ReleaseEasy(CURL* e);
   void Wake();
+  static int OnSocket(CURL* easy, curl_socket_t s, int what, void* userp, void* socketp);
+  static int OnTimer(CURLM* multi, long timeout_ms, void* userp);
 
   SelfMetrics* self_;
   ProbeTable* table_;
   CURLM* multi_ = nullptr;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: commands waiting, or stop
+  // When libcurl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT); max(): never.
+  Clock::time_point curl_timer_ = Clock::time_point::max();
   std::thread thread_;
   std::atomic<std::thread::id> loop_id_{};
   std::atomic<bool> stop_{false};
@@ -106,6 +118,7 @@ class Scheduler : public Fetcher {
   std::vector<CURL*> free_easy_;
   int in_flight_ = 0;
   int max_in_flight_ = 512;
+  SampleWriter writer_;  // renders every finished run, buffers reused
 };
 
 }  // namespace triage
