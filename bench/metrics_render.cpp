@@ -108,8 +108,8 @@ std::shared_ptr<const triage::Snapshot> ExporterSnapshot(int i) {
   uint64_t count = 0;
   double sum = 0;
   const auto cumulative = DurationCounts(i, &count, &sum);
-  w.AddHistogram(FamilyId::kProbeDurationSeconds, triage::kProbeDurationBuckets.data(),
-                 cumulative.data(), cumulative.size(), count, sum);
+  w.AddHistogram(FamilyId::kProbeDurationSeconds, triage::ProbeDurationBounds(),
+                 cumulative.data(), count, sum);
   return std::make_shared<const triage::Snapshot>(w.Finish());
 }
 

@@ -167,7 +167,7 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
     ap.add_argument("--duration", type=int, default=15)
-    ap.add_argument("--probes", type=int, default=2000)
+    ap.add_argument("--probes", type=int, default=5000)
     ap.add_argument("--json")
     ap.add_argument("--only", choices=["curl", "blackbox", "triage"], action="append")
     args = ap.parse_args(argv)

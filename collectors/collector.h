@@ -42,8 +42,7 @@ struct ProbeCommon {
   Layer layer = Layer::kLiveness;
   std::chrono::milliseconds interval{15000};
   std::chrono::milliseconds timeout{5000};
-  std::vector<std::pair<std::string, std::string>> static_labels;  // service labels, file order
-  std::string label_prefix;  // service="..",probe="..",<static labels>, pre-rendered
+  std::string label_prefix;  // service="..",probe="..",<service labels in file order>, pre-rendered
 };
 
 // The outcome of one run, as the scheduler records it.

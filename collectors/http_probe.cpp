@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <map>
+#include <charconv>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -34,7 +34,8 @@ struct ErrorKey {
 };
 
 struct HttpState : HttpRunState {
-  std::map<ErrorKey, uint64_t> errors;     // (status, error_code) -> count
+  // (status, error_code) -> count, ordered by key; a probe sees a handful.
+  std::vector<std::pair<ErrorKey, uint64_t>> errors;
   std::vector<std::string> error_codes;    // distinct error_code values admitted, sorted
   long last_status = 0;
   std::string last_error_code;             // error_code of the last response, "" when none
@@ -110,14 +111,20 @@ FailureReason StatusFailure(long status, const std::vector<int>& valid_status_co
 }
 
 void HttpResponseCounter::Count(long status) {
-  if (status > 0) ++counts_[static_cast<int>(status)];
+  if (status <= 0) return;
+  const int code = static_cast<int>(status);
+  auto it = std::lower_bound(counts_.begin(), counts_.end(), code,
+                             [](const auto& e, int c) { return e.first < c; });
+  if (it == counts_.end() || it->first != code) it = counts_.insert(it, {code, 0});
+  ++it->second;
 }
 
 void HttpResponseCounter::Render(SampleWriter& w) const {
   char buf[16];
   for (const auto& [code, n] : counts_) {
-    std::snprintf(buf, sizeof buf, "%d", code);
-    w.Add(FamilyId::kHttpResponsesTotal, "code", buf, static_cast<double>(n));
+    const auto end = std::to_chars(buf, buf + sizeof buf, code).ptr;
+    w.Add(FamilyId::kHttpResponsesTotal, "code", std::string_view(buf, end - buf),
+          static_cast<double>(n));
   }
 }
 
@@ -188,7 +195,11 @@ void ParseHttpClientOptions(MapReader& r, HttpProbeConfig& c) {
   if (c.bearer && c.basic_password) {
     r.FailKey("basic_auth", "authorization and basic_auth are mutually exclusive");
   }
-  if (auto tls = r.Map("tls_config")) ParseTlsConfig(*tls, c.tls);
+  if (auto tls = r.Map("tls_config")) {
+    TlsConfig t;
+    ParseTlsConfig(*tls, t);
+    c.tls = std::make_shared<const TlsConfig>(std::move(t));
+  }
   c.body_size_limit = r.ByteSize("body_size_limit", 1 << 20, 1, int64_t{1} << 30);
   c.follow_redirects = r.Bool("follow_redirects", true);
   c.max_redirects = static_cast<int>(r.Int("max_redirects", 10, 0, 100));
@@ -272,7 +283,7 @@ bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeou
   req.method = c.method;
   req.headers = c.headers;
   req.body = c.body;
-  req.tls = c.tls;
+  if (c.tls) req.tls = *c.tls;
   req.body_size_limit = c.body_size_limit;
   req.follow_redirects = c.follow_redirects;
   req.max_redirects = c.max_redirects;
@@ -349,7 +360,13 @@ void HttpProbeSpec::Record(const HttpResult& res, ProbeState& state, DebugLog* d
     }
     if (debug) debug->Line("error_code " + ec);
     s.last_error_code = ec;
-    ++s.errors[{code, std::move(ec)}];
+    ErrorKey key{code, std::move(ec)};
+    auto at = std::lower_bound(s.errors.begin(), s.errors.end(), key,
+                               [](const auto& e, const ErrorKey& k) { return e.first < k; });
+    if (at == s.errors.end() || at->first < key || key < at->first) {
+      at = s.errors.insert(at, {std::move(key), 0});
+    }
+    ++at->second;
   }
 }
 
@@ -360,9 +377,9 @@ void HttpProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {
   s.responses.Render(w);
   char buf[16];
   for (const auto& [key, n] : s.errors) {
-    std::snprintf(buf, sizeof buf, "%d", key.code);
-    w.Add(FamilyId::kHttpErrorResponsesTotal, "code", buf, "error_code", key.error_code,
-          static_cast<double>(n));
+    const auto end = std::to_chars(buf, buf + sizeof buf, key.code).ptr;
+    w.Add(FamilyId::kHttpErrorResponsesTotal, "code", std::string_view(buf, end - buf),
+          "error_code", key.error_code, static_cast<double>(n));
   }
   w.Add(FamilyId::kHttpStatusCode, static_cast<double>(s.last_status));
   w.SetLastResponse(static_cast<int>(s.last_status), s.last_error_code);

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,7 +26,7 @@ struct HttpProbeConfig {
   std::string basic_user;
   std::shared_ptr<SecretFile> basic_password;  // basic_auth: {username, password_file}
   std::vector<int> valid_status_codes;         // empty: any 2xx
-  TlsConfig tls;
+  std::shared_ptr<const TlsConfig> tls;       // tls_config; null: none given
   int64_t body_size_limit = 1 << 20;
   std::string error_code_pointer;              // JSON Pointer; empty: not read
   bool follow_redirects = true;
@@ -72,7 +71,7 @@ class HttpResponseCounter {
   void Render(SampleWriter& w) const;
 
  private:
-  std::map<int, uint64_t> counts_;
+  std::vector<std::pair<int, uint64_t>> counts_;  // by status code, ascending
 };
 
 class HttpProbeSpec : public ProbeSpec {

@@ -545,7 +545,8 @@ std::shared_ptr<const ProbeSpec> ParseKubernetesPvcProbe(MapReader& r, ProbeComm
   h.max_redirects = 0;
   h.keep_alive = true;  // a run sends several requests to the one server
   h.body_size_limit = r.ByteSize("body_size_limit", 4 << 20, 1, int64_t{1} << 30);
-  h.tls.insecure_skip_verify = r.Bool("insecure_skip_verify", false);
+  TlsConfig tls;
+  tls.insecure_skip_verify = r.Bool("insecure_skip_verify", false);
 
   const auto api_server = r.OptionalString("api_server");
   const auto token_file = r.OptionalString("bearer_token_file");
@@ -594,17 +595,18 @@ std::shared_ptr<const ProbeSpec> ParseKubernetesPvcProbe(MapReader& r, ProbeComm
     }
   }
   if (ca_file) {
-    h.tls.ca_file = ResolveConfigPath(r.file(), *ca_file);
-    if (!Readable(h.tls.ca_file)) {
-      r.FailKey("ca_file", "cannot read file " + QuoteForMessage(h.tls.ca_file));
+    tls.ca_file = ResolveConfigPath(r.file(), *ca_file);
+    if (!Readable(tls.ca_file)) {
+      r.FailKey("ca_file", "cannot read file " + QuoteForMessage(tls.ca_file));
     }
-  } else if (c.in_cluster && !h.tls.insecure_skip_verify) {
-    h.tls.ca_file = std::string(kServiceAccountCaPath);
-    if (!Readable(h.tls.ca_file)) {
+  } else if (c.in_cluster && !tls.insecure_skip_verify) {
+    tls.ca_file = std::string(kServiceAccountCaPath);
+    if (!Readable(tls.ca_file)) {
       r.Fail(r.node(), probe_what + " talks to the API server in-cluster but cannot read " +
-                           h.tls.ca_file + "; expected ca_file in the probe");
+                           tls.ca_file + "; expected ca_file in the probe");
     }
   }
+  h.tls = std::make_shared<const TlsConfig>(std::move(tls));
   if (h.bearer && h.url.rfind("http://", 0) == 0 && !IsLoopbackHost(UrlHost(h.url))) {
     r.FailKey("api_server", "a bearer token would cross the network in clear text; expected an "
                             "https:// URL (plain http:// only to a loopback address)");

@@ -186,7 +186,6 @@ std::shared_ptr<const ProbeSpec> ParseProbe(const YAML::Node& node, size_t index
   c.interval = r.PositiveDuration("interval", global.interval);
   c.timeout = ReadTimeout(r, c.interval, global.timeout,
                           "a probe's timeout must not exceed its interval");
-  c.static_labels = service.labels;
   std::vector<std::pair<std::string, std::string>> pairs = {{"service", service.name},
                                                             {"probe", name}};
   pairs.insert(pairs.end(), service.labels.begin(), service.labels.end());

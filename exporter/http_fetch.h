@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exporter/failure_reason.h"
@@ -90,5 +91,7 @@ FailureReason ReasonForCurlCode(CURLcode code, long os_errno, bool body_overflow
 std::optional<double> ParseRetryAfter(const std::string& value, std::chrono::system_clock::time_point now);
 // Parses an HTTP-date (RFC 9110) into unix seconds.
 std::optional<double> ParseHttpDate(const std::string& value);
+// Only the IMF-fixdate form ("Sun, 06 Nov 1994 08:49:37 GMT"); nullopt for anything else.
+std::optional<double> ParseImfFixdate(std::string_view value);
 
 }  // namespace triage

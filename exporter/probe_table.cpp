@@ -50,6 +50,14 @@ std::shared_ptr<const ProbeSpec> ProbeTable::Find(std::string_view service,
 }
 
 void RenderProbeFamilies(const std::vector<ProbeEntry>& entries, std::string& out) {
+  // One allocation of the right size: the text of every snapshot, and a
+  // HELP/TYPE header per family.
+  size_t size = out.size();
+  for (const auto& e : entries) {
+    if (e.snap) size += e.snap->text.size();
+  }
+  for (const auto& f : kFamilies) size += 2 * f.name.size() + f.help.size() + 32;
+  out.reserve(size);
   RenderGrouped(entries, [](const ProbeEntry& e) { return e.snap.get(); }, out);
 }
 

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <cerrno>
@@ -41,7 +42,9 @@ struct Scheduler::RunState {
   bool last_success = false;
   uint64_t successes = 0;
   uint64_t failures = 0;
-  std::array<uint64_t, static_cast<size_t>(FailureReason::kCount)> by_reason{};
+  // Failures by reason, only the reasons seen (a probe fails for one or two
+  // of them), ordered by reason.
+  std::vector<std::pair<FailureReason, uint64_t>> by_reason;
   std::array<uint64_t, kProbeDurationBuckets.size()> buckets{};  // not cumulative
   uint64_t count = 0;
   double sum = 0;
@@ -55,7 +58,10 @@ struct Scheduler::RunState {
     } else {
       ++failures;
       const auto r = o.reason == FailureReason::kNone ? FailureReason::kOther : o.reason;
-      ++by_reason[static_cast<size_t>(r)];
+      auto it = std::lower_bound(by_reason.begin(), by_reason.end(), r,
+                                 [](const auto& e, FailureReason x) { return e.first < x; });
+      if (it == by_reason.end() || it->first != r) it = by_reason.insert(it, {r, 0});
+      ++it->second;
     }
     for (size_t i = 0; i < kProbeDurationBuckets.size(); ++i) {
       if (seconds <= kProbeDurationBuckets[i]) {
@@ -74,10 +80,9 @@ struct Scheduler::RunState {
     w.Add(FamilyId::kProbeInfo, "kind", spec.common().kind, "layer", LayerName(spec.common().layer), 1);
     w.Add(FamilyId::kProbesTotal, "result", "success", static_cast<double>(successes));
     w.Add(FamilyId::kProbesTotal, "result", "failure", static_cast<double>(failures));
-    for (size_t i = 1; i < by_reason.size(); ++i) {
-      if (by_reason[i] == 0) continue;
-      w.Add(FamilyId::kProbeFailuresTotal, "reason", kFailureReasonNames[i],
-            static_cast<double>(by_reason[i]));
+    for (const auto& [reason, n] : by_reason) {
+      w.Add(FamilyId::kProbeFailuresTotal, "reason", FailureReasonName(reason),
+            static_cast<double>(n));
     }
     std::array<uint64_t, kProbeDurationBuckets.size()> cumulative{};
     uint64_t acc = 0;
@@ -96,7 +101,7 @@ struct Scheduler::RunState {
 
 struct Scheduler::Slot {
   std::shared_ptr<const ProbeSpec> spec;
-  std::shared_ptr<RunState> state;
+  RunState state;
   std::shared_ptr<const Snapshot> last;
   Clock::time_point due;
   bool running = false;
@@ -285,8 +290,7 @@ void Scheduler::DoApply(std::vector<std::shared_ptr<const ProbeSpec>> probes, in
     } else {
       slot = std::make_shared<Slot>();
       slot->spec = spec;
-      slot->state = std::make_shared<RunState>();
-      slot->state->kind = spec->NewState();
+      slot->state.kind = spec->NewState();
       slot->due = now + SpreadOffset(c);
     }
     slot->active = true;
@@ -360,9 +364,8 @@ void Scheduler::StartRun(const std::shared_ptr<Slot>& slot) {
   self_->probes_in_flight->Set(in_flight_);
   const auto started = Clock::now();
   auto spec = slot->spec;  // keeps this run's spec alive across a reload
-  auto state = slot->state;
   std::shared_ptr<Slot> keep = slot;
-  spec->Run(*this, *state->kind, nullptr, [this, keep, spec, started](RunOutcome o) {
+  spec->Run(*this, *slot->state.kind, nullptr, [this, keep, spec, started](RunOutcome o) {
     FinishRun(keep, started, o);
   });
 }
@@ -373,8 +376,8 @@ void Scheduler::FinishRun(const std::shared_ptr<Slot>& slot, Clock::time_point s
   self_->probes_in_flight->Set(in_flight_);
   slot->running = false;
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
-  slot->state->Record(o, secs);
-  slot->last = slot->state->Render(*slot->spec, o, secs, writer_);
+  slot->state.Record(o, secs);
+  slot->last = slot->state.Render(*slot->spec, o, secs, writer_);
   if (slot->active) table_->SetSnapshot(slot->index, slot->last);
 }
 

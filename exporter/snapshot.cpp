@@ -6,14 +6,16 @@
 namespace triage {
 
 void AppendEscapedLabelValue(std::string& out, std::string_view value) {
-  for (char c : value) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
-    }
+  // Copies runs of plain characters whole; most values have no escape at all.
+  size_t plain = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '\\' && c != '"' && c != '\n') continue;
+    out.append(value.data() + plain, i - plain);
+    out += c == '\n' ? "\\n" : c == '"' ? "\\\"" : "\\\\";
+    plain = i + 1;
   }
+  out.append(value.data() + plain, value.size() - plain);
 }
 
 void AppendSampleValue(std::string& out, double value) {
@@ -54,7 +56,28 @@ std::string RenderLabelPairs(const std::vector<std::pair<std::string, std::strin
   return out;
 }
 
+BucketBounds::BucketBounds(std::span<const double> upper_bounds)
+    : upper(upper_bounds.begin(), upper_bounds.end()) {
+  for (double b : upper) {
+    std::string text;
+    AppendSampleValue(text, b);
+    le.push_back(std::move(text));
+  }
+}
+
+const BucketBounds& ProbeDurationBounds() {
+  static const BucketBounds bounds(kProbeDurationBuckets);
+  return bounds;
+}
+
 SampleWriter::SampleWriter(std::string label_prefix) : prefix_(std::move(label_prefix)) {}
+
+void SampleWriter::Reset(std::string_view label_prefix) {
+  prefix_.assign(label_prefix);
+  last_status_code_ = 0;
+  last_error_code_.clear();
+  for (auto& b : buf_) b.clear();
+}
 
 std::string& SampleWriter::Begin(FamilyId f, std::string_view suffix) {
   std::string& b = buf_[static_cast<size_t>(f)];
@@ -114,13 +137,12 @@ void SampleWriter::Add(FamilyId f, std::span<const LabelView> labels, double val
   b += '\n';
 }
 
-void SampleWriter::AddHistogram(FamilyId f, const double* bounds,
-                                const uint64_t* cumulative_counts, size_t n, uint64_t count,
-                                double sum) {
-  for (size_t i = 0; i < n; ++i) {
+void SampleWriter::AddHistogram(FamilyId f, const BucketBounds& bounds,
+                                const uint64_t* cumulative_counts, uint64_t count, double sum) {
+  for (size_t i = 0; i < bounds.le.size(); ++i) {
     std::string& b = Begin(f, "_bucket");
     b += ",le=\"";
-    AppendSampleValue(b, bounds[i]);
+    b += bounds.le[i];
     b += "\"} ";
     AppendSampleValue(b, static_cast<double>(cumulative_counts[i]));
     b += '\n';

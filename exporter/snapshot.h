@@ -46,11 +46,27 @@ struct Snapshot {
   }
 };
 
+// Histogram bucket bounds with their le="..." values rendered once.
+struct BucketBounds {
+  explicit BucketBounds(std::span<const double> upper_bounds);
+  std::vector<double> upper;
+  std::vector<std::string> le;
+};
+// The bounds of triage_probe_duration_seconds (kProbeDurationBuckets).
+const BucketBounds& ProbeDurationBounds();
+
 // Builds a Snapshot. `label_prefix` is the probe's pre-rendered identity labels
 // (service="...",probe="...",<static labels>), never empty.
+//
+// A writer can be used for one probe after another (Reset, Add..., Finish):
+// its buffers keep their capacity, so rendering a run allocates only the
+// Snapshot itself.
 class SampleWriter {
  public:
+  SampleWriter() = default;
   explicit SampleWriter(std::string label_prefix);
+  // Starts the next snapshot, for the probe with this identity.
+  void Reset(std::string_view label_prefix);
 
   void Add(FamilyId f, double value);
   void Add(FamilyId f, std::string_view label, std::string_view label_value, double value);
@@ -60,12 +76,13 @@ class SampleWriter {
   using LabelView = std::pair<std::string_view, std::string_view>;
   void Add(FamilyId f, std::span<const LabelView> labels, double value);
   // Histogram with cumulative bucket counts (one per bound, +Inf = count).
-  void AddHistogram(FamilyId f, const double* bounds, const uint64_t* cumulative_counts,
-                    size_t n, uint64_t count, double sum);
+  void AddHistogram(FamilyId f, const BucketBounds& bounds, const uint64_t* cumulative_counts,
+                    uint64_t count, double sum);
 
   // Carried into the Snapshot (see Snapshot::last_status_code).
   void SetLastResponse(int status_code, std::string error_code);
 
+  // The snapshot of everything added since the last Reset (or construction).
   Snapshot Finish();
 
  private:

@@ -2,6 +2,7 @@
 # Installs every Debian package the build, the demo and the tests need.
 # Idempotent: packages already present are skipped, apt is only called when
 # something is missing. Runs as root (CI) or through sudo when available.
+#   --bench   also what bench/run_all needs (nginx-light, wrk, blackbox_exporter)
 set -euo pipefail
 
 PACKAGES=(
@@ -15,6 +16,9 @@ PACKAGES=(
   python3 python3-yaml
   chromium fonts-dejavu-core  # headless screenshots of the runbook pages (integration test)
 )
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES+=(nginx-light wrk prometheus-blackbox-exporter)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -54,8 +58,10 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # A host whose own policy-rc.d allows starting services gets the packages'
 # daemons anyway. Stop those of the packages installed just now: the tests
 # start their own Prometheus and Alertmanager on loopback.
-for svc in prometheus prometheus-alertmanager; do
-  case " ${missing[*]} " in *" $svc "*) ;; *) continue ;; esac
+for pkg_svc in prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager \
+               prometheus-blackbox-exporter:prometheus-blackbox-exporter nginx-light:nginx; do
+  pkg=${pkg_svc%%:*} svc=${pkg_svc#*:}
+  case " ${missing[*]} " in *" $pkg "*) ;; *) continue ;; esac
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     if systemctl is-active --quiet "$svc" 2>/dev/null; then
       echo "install-deps: stopping $svc started by its package"

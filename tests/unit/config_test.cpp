@@ -72,7 +72,6 @@ TEST(ConfigTest, ValidFileLoadsWithDefaultsAndLabelPrefix) {
   EXPECT_EQ(health.layer, Layer::kLiveness);
   EXPECT_EQ(health.interval, milliseconds(20000));  // global.interval
   EXPECT_EQ(health.timeout, milliseconds(4000));    // global.timeout
-  EXPECT_EQ(health.static_labels, labels);
   EXPECT_EQ(health.label_prefix,
             "service=\"echo\",probe=\"health\",team=\"platform\",cluster_id=\"prod-eu-1\"");
 
@@ -93,7 +92,6 @@ TEST(ConfigTest, ValidFileLoadsWithDefaultsAndLabelPrefix) {
   EXPECT_EQ(db.service, "billing.v2");
   EXPECT_EQ(db.name, "db-check");
   EXPECT_EQ(db.layer, Layer::kDependency);
-  EXPECT_TRUE(db.static_labels.empty());
   EXPECT_EQ(db.label_prefix, "service=\"billing.v2\",probe=\"db-check\"");
 }
 

@@ -526,6 +526,26 @@ TEST(HttpProbeParseTest, HttpDateFormats) {
   EXPECT_EQ(ParseHttpDate(""), std::nullopt);
 }
 
+TEST(HttpProbeParseTest, ImfFixdateAgreesWithLibcurl) {
+  // The fast path must read every IMF-fixdate as libcurl's general parser does.
+  for (const char* d : {"Sun, 06 Nov 1994 08:49:37 GMT", "Thu, 01 Jan 1970 00:00:00 GMT",
+                        "Tue, 29 Feb 2000 23:59:59 GMT", "Fri, 01 Mar 2024 12:00:00 GMT",
+                        "Fri, 31 Dec 1999 23:59:59 GMT", "Sat, 21 Nov 2026 17:03:04 GMT",
+                        "Mon, 01 Jan 2101 00:00:01 GMT", "Wed, 28 Feb 2024 06:07:08 GMT"}) {
+    SCOPED_TRACE(d);
+    const auto fast = ParseImfFixdate(d);
+    ASSERT_TRUE(fast.has_value());
+    EXPECT_EQ(*fast, static_cast<double>(curl_getdate(d, nullptr)));
+  }
+  for (const char* d : {"Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Nox 1994 08:49:37 GMT",
+                        "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+                        "Sun, 00 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 19x4 08:49:37 GMT",
+                        "Sunday, 06-Nov-94 08:49:37 GMT", ""}) {
+    SCOPED_TRACE(d);
+    EXPECT_EQ(ParseImfFixdate(d), std::nullopt);
+  }
+}
+
 TEST(HttpProbeParseTest, SanitizeErrorCode) {
   EXPECT_EQ(SanitizeErrorCode("tenant_scoped_bearer_refused"), "tenant_scoped_bearer_refused");
   EXPECT_EQ(SanitizeErrorCode("v1.gone:ERR-42"), "v1.gone:ERR-42");

@@ -549,7 +549,8 @@ TEST(PvcProbeInClusterTest, EnvironmentGivesTheApiServer) {
   EXPECT_TRUE(spec->config().in_cluster);
   EXPECT_EQ(spec->config().http.url, "https://127.0.0.1:" + std::to_string(api.port()));
   EXPECT_EQ(spec->ClaimsUrl(), "https://127.0.0.1:" + std::to_string(api.port()) + kClaimsPath);
-  EXPECT_EQ(spec->config().http.tls.ca_file, ca);
+  ASSERT_TRUE(spec->config().http.tls);
+  EXPECT_EQ(spec->config().http.tls->ca_file, ca);
   ASSERT_TRUE(spec->config().http.bearer);
   EXPECT_EQ(spec->config().http.bearer->path(), token);
 
@@ -574,7 +575,8 @@ TEST(PvcProbeInClusterTest, Ipv6ServiceHostIsBracketed) {
   auto spec = std::dynamic_pointer_cast<const KubernetesPvcProbeSpec>(cfg.probes.at(0));
   ASSERT_TRUE(spec);
   EXPECT_EQ(spec->config().http.url, "https://[fd00:10:96::1]:443");
-  EXPECT_TRUE(spec->config().http.tls.ca_file.empty());
+  ASSERT_TRUE(spec->config().http.tls);
+  EXPECT_TRUE(spec->config().http.tls->ca_file.empty());
 }
 
 TEST(PvcProbeInClusterTest, NoApiServerAndNoEnvironmentIsAConfigError) {

@@ -53,9 +53,9 @@ TEST(SnapshotTest, WriterSlicesByFamily) {
 
 TEST(SnapshotTest, HistogramHasCumulativeBucketsSumAndCount) {
   SampleWriter w("probe=\"p\"");
-  const double bounds[] = {0.1, 1};
+  const double upper[] = {0.1, 1};
   const uint64_t cumulative[] = {1, 3};
-  w.AddHistogram(FamilyId::kProbeDurationSeconds, bounds, cumulative, 2, 4, 2.5);
+  w.AddHistogram(FamilyId::kProbeDurationSeconds, BucketBounds(upper), cumulative, 4, 2.5);
   const Snapshot s = w.Finish();
   EXPECT_EQ(s.Fragment(FamilyId::kProbeDurationSeconds),
             "triage_probe_duration_seconds_bucket{probe=\"p\",le=\"0.1\"} 1\n"
