@@ -174,6 +174,16 @@ int Scheduler::OnTimer(CURLM*, long timeout_ms, void* userp) {
 void Scheduler::Start() {
   if (thread_.joinable()) return;
   stop_ = false;
+  // Probes applied before the start were spread from the time of the
+  // apply; what came in between (a large configuration's clean-up, the web
+  // server's start) would make their first runs start all at once. Spread
+  // the ones that never ran from now.
+  const auto now = Clock::now();
+  heap_ = {};
+  for (auto& s : slots_) {
+    if (!s->state.ran) s->due = now + SpreadOffset(s->spec->common());
+    heap_.push({s->due, s.get()});
+  }
   thread_ = std::thread([this] {
     loop_id_ = std::this_thread::get_id();
     Loop();
@@ -195,6 +205,7 @@ void Scheduler::Stop() {
     curl_easy_cleanup(owned->easy);
   }
   pending_.clear();
+  easy_in_use_ = 0;
   // The dropped runs will never call back: free their slots so a later
   // Start() schedules them again.
   for (auto& s : slots_) s->running = false;
@@ -382,6 +393,7 @@ void Scheduler::FinishRun(const std::shared_ptr<Slot>& slot, Clock::time_point s
 }
 
 CURL* Scheduler::AcquireEasy() {
+  easy_peak_ = std::max(easy_peak_, ++easy_in_use_);
   if (free_easy_.empty()) return curl_easy_init();
   CURL* e = free_easy_.back();
   free_easy_.pop_back();
@@ -389,7 +401,21 @@ CURL* Scheduler::AcquireEasy() {
   return e;
 }
 
+void Scheduler::TrimEasyPool(Clock::time_point now) {
+  // An easy handle holds buffers of tens of KiB. Keep as many idle ones as
+  // the busiest moment of the last period needed, free the rest.
+  if (now < next_pool_trim_) return;
+  next_pool_trim_ = now + std::chrono::seconds(10);
+  const size_t keep = easy_peak_ - easy_in_use_;
+  while (free_easy_.size() > keep) {
+    curl_easy_cleanup(free_easy_.back());
+    free_easy_.pop_back();
+  }
+  easy_peak_ = easy_in_use_;
+}
+
 void Scheduler::ReleaseEasy(CURL* e) {
+  --easy_in_use_;
   if (free_easy_.size() < static_cast<size_t>(max_in_flight_)) {
     free_easy_.push_back(e);
   } else {
@@ -482,6 +508,7 @@ void Scheduler::Loop() {
     }
     RunCurlTimer(Clock::now());
     ProcessCompleted();
+    TrimEasyPool(Clock::now());
   }
 }
 

@@ -93,6 +93,7 @@ class Scheduler : public Fetcher {
   void RunCurlTimer(Clock::time_point now);
   CURL* AcquireEasy();
   void ReleaseEasy(CURL* e);
+  void TrimEasyPool(Clock::time_point now);
   void Wake();
   static int OnSocket(CURL* easy, curl_socket_t s, int what, void* userp, void* socketp);
   static int OnTimer(CURLM* multi, long timeout_ms, void* userp);
@@ -115,7 +116,10 @@ class Scheduler : public Fetcher {
   std::vector<std::shared_ptr<Slot>> slots_;
   std::priority_queue<HeapItem, std::vector<HeapItem>, std::greater<HeapItem>> heap_;
   std::unordered_map<Pending*, std::unique_ptr<Pending>> pending_;
-  std::vector<CURL*> free_easy_;
+  std::vector<CURL*> free_easy_;  // idle easy handles for reuse
+  size_t easy_in_use_ = 0;
+  size_t easy_peak_ = 0;          // most in use at once since the last trim
+  Clock::time_point next_pool_trim_{};
   int in_flight_ = 0;
   int max_in_flight_ = 512;
   SampleWriter writer_;  // renders every finished run, buffers reused
