@@ -2,7 +2,11 @@
 // probe series, against the stock prometheus-cpp path (Registry::Collect and
 // TextSerializer) holding the same series, built in the same program.
 //
-//   bench_metrics_render [--series 1000,10000,100000] [--min-seconds 2]
+//   bench_metrics_render [--series 1000,10000,100000] [--min-seconds 2] [--verify]
+//
+// --verify only checks that both sides hold the same series with the same
+// values (label order and number formatting aside) and exits 1 if not; the
+// test suite runs it so the comparison stays like for like.
 //
 // The exporter side is App::RenderMetrics, the function /metrics calls, on a
 // probe table of http probes whose snapshots have the shape the scheduler
@@ -14,6 +18,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -123,9 +128,7 @@ void FillRegistry(prometheus::Registry& r, int probes) {
     if (info.type == triage::MetricType::kGauge) {
       gauges[static_cast<FamilyId>(f)] = &prometheus::BuildGauge().Name(name).Help(help).Register(r);
     } else if (info.type == triage::MetricType::kCounter) {
-      // prometheus-cpp appends _total itself.
-      const std::string base = name.substr(0, name.size() - 6);
-      counters[static_cast<FamilyId>(f)] = &prometheus::BuildCounter().Name(base).Help(help).Register(r);
+      counters[static_cast<FamilyId>(f)] = &prometheus::BuildCounter().Name(name).Help(help).Register(r);
     }
   }
   const auto& dur = triage::Family(FamilyId::kProbeDurationSeconds);
@@ -156,6 +159,65 @@ void FillRegistry(prometheus::Registry& r, int probes) {
     non_cumulative.push_back(static_cast<double>(count - prev));
     hist.Add(id, bounds).ObserveMultiple(non_cumulative, sum);
   }
+}
+
+// "name{a="x",b="y"} value" lines -> {"name{a=x,b=y}" with labels sorted: value}.
+std::map<std::string, double> SeriesOf(const std::string& text) {
+  std::map<std::string, double> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t sp = line.rfind(' ');
+    std::string key = line.substr(0, sp);
+    const size_t brace = key.find('{');
+    if (brace != std::string::npos) {
+      std::vector<std::string> labels;
+      std::string body = key.substr(brace + 1, key.size() - brace - 2);
+      size_t start = 0;
+      bool quoted = false;
+      for (size_t i = 0; i <= body.size(); ++i) {
+        if (i < body.size() && body[i] == '"' && (i == 0 || body[i - 1] != '\\')) quoted = !quoted;
+        if (i == body.size() || (body[i] == ',' && !quoted)) {
+          labels.push_back(body.substr(start, i - start));
+          start = i + 1;
+        }
+      }
+      std::sort(labels.begin(), labels.end());
+      key = key.substr(0, brace) + "{";
+      for (const auto& l : labels) key += l + ",";
+      key += "}";
+    }
+    out[key] = std::strtod(line.c_str() + sp + 1, nullptr);
+  }
+  return out;
+}
+
+int Verify(const std::string& exporter_text, const std::string& stock_text) {
+  auto a = SeriesOf(exporter_text);
+  const auto b = SeriesOf(stock_text);
+  // The exporter's own metrics are not part of the comparison.
+  for (auto it = a.begin(); it != a.end();) {
+    const bool own = it->first.rfind("triage_exporter_", 0) == 0 || it->first.rfind("process_", 0) == 0;
+    it = own ? a.erase(it) : std::next(it);
+  }
+  int bad = 0;
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if (it == b.end()) {
+      if (bad++ < 5) std::fprintf(stderr, "only in the exporter: %s\n", k.c_str());
+    } else if (std::fabs(it->second - v) > 1e-9 * std::max(1.0, std::fabs(v))) {
+      if (bad++ < 5) std::fprintf(stderr, "differs: %s %g vs %g\n", k.c_str(), v, it->second);
+    }
+  }
+  int only_b = 0;
+  for (const auto& [k, v] : b) {
+    if (a.count(k)) continue;
+    if (only_b++ < 5) std::fprintf(stderr, "only in prometheus-cpp: %s\n", k.c_str());
+    ++bad;
+  }
+  std::fprintf(stderr, "%zu series on each side, %d differences\n", a.size(), bad);
+  return bad == 0 && !a.empty() ? 0 : 1;
 }
 
 struct Timing {
@@ -194,6 +256,7 @@ void Print(const char* path, int series, const Timing& t, bool last) {
 int main(int argc, char** argv) {
   std::vector<int> sizes = {1000, 10000, 100000};
   double min_seconds = 2;
+  bool verify = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--series" && i + 1 < argc) {
@@ -203,12 +266,14 @@ int main(int argc, char** argv) {
       while (std::getline(ss, item, ',')) sizes.push_back(std::atoi(item.c_str()));
     } else if (a == "--min-seconds" && i + 1 < argc) {
       min_seconds = std::atof(argv[++i]);
+    } else if (a == "--verify") {
+      verify = true;
     } else {
-      std::fprintf(stderr, "usage: %s [--series N,N,...] [--min-seconds S]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--series N,N,...] [--min-seconds S] [--verify]\n", argv[0]);
       return 2;
     }
   }
-  std::printf("[\n");
+  if (!verify) std::printf("[\n");
   for (size_t n = 0; n < sizes.size(); ++n) {
     const int probes = (sizes[n] + kSeriesPerProbe - 1) / kSeriesPerProbe;
     const int series = probes * kSeriesPerProbe;
@@ -225,6 +290,17 @@ int main(int argc, char** argv) {
       entries.push_back({std::make_shared<IdleSpec>(c), ExporterSnapshot(i)});
     }
     app.table().Reset(std::move(entries));
+    auto registry = std::make_shared<prometheus::Registry>();
+    FillRegistry(*registry, probes);
+    auto stock_text = [&registry] {
+      std::ostringstream out;
+      prometheus::TextSerializer().Serialize(out, registry->Collect());
+      return out.str();
+    };
+    if (verify) {
+      if (Verify(app.RenderMetrics(), stock_text()) != 0) return 1;
+      continue;
+    }
     const Timing exporter = Measure([&] { return app.RenderMetrics().size(); }, min_seconds);
     const Timing exporter_gzip = Measure([&] {
       std::string gz;
@@ -232,13 +308,7 @@ int main(int argc, char** argv) {
       return gz.size();
     }, min_seconds);
 
-    auto registry = std::make_shared<prometheus::Registry>();
-    FillRegistry(*registry, probes);
-    const Timing stock = Measure([&] {
-      std::ostringstream out;
-      prometheus::TextSerializer().Serialize(out, registry->Collect());
-      return out.str().size();
-    }, min_seconds);
+    const Timing stock = Measure([&] { return stock_text().size(); }, min_seconds);
 
     std::printf("  {\"series\": %d, \"probes\": %d,\n", series, probes);
     Print("exporter", series, exporter, false);
@@ -248,6 +318,6 @@ int main(int argc, char** argv) {
                 n + 1 == sizes.size() ? "" : ",");
     std::fflush(stdout);
   }
-  std::printf("]\n");
+  if (!verify) std::printf("]\n");
   return 0;
 }
