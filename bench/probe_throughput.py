@@ -72,8 +72,8 @@ def exporter_config(urls, probes, interval, keep_alive, max_in_flight):
     return "\n".join(lines) + "\n"
 
 
-def run_curl_ceiling(build, urls, duration, keep_alive):
-    argv = [os.path.join(build, "bench_curl_ceiling"), "--concurrency", "64",
+def run_curl_ceiling(build, urls, duration, keep_alive, concurrency):
+    argv = [os.path.join(build, "bench_curl_ceiling"), "--concurrency", str(concurrency),
             "--duration", str(duration)] + sum((["--url", u] for u in urls), [])
     if keep_alive:
         argv.append("--keep-alive")
@@ -127,10 +127,10 @@ def run_blackbox(st, urls, duration, nginx_pgid):
             "rss_bytes": rss, "nginx_cpu_seconds": ncpu.cpu}
 
 
-def run_exporter(st, build, urls, duration, probes, keep_alive, nginx_pgid, name):
+def run_exporter(st, build, urls, duration, probes, keep_alive, nginx_pgid, name, concurrency):
     interval = "100ms"
     config = stack.write_file(os.path.join(st.workdir, name + ".yaml"),
-                              exporter_config(urls, probes, interval, keep_alive, 256))
+                              exporter_config(urls, probes, interval, keep_alive, concurrency))
     proc, port = st.start_exporter(os.path.join(build, "triage_exporter"), config, name=name, timeout=60)
     time.sleep(3)  # past the start-up spread
     before = benchlib.scrape(port)
@@ -150,6 +150,7 @@ def run_exporter(st, build, urls, duration, probes, keep_alive, nginx_pgid, name
     expected_failures = runs * 3 / 4  # 401, 429 and 503 are not valid
     lag = benchlib.bucket_delta(before, after, "triage_exporter_schedule_lag_seconds")
     return {"probes": int(runs), "configured_probes": probes, "interval": interval,
+            "max_in_flight": concurrency,
             "failures": int(failures),
             "transport_failures": int(delta("triage_probe_failures_total") -
                                       delta("triage_probe_failures_total", 'reason="http_status"') -
@@ -168,6 +169,8 @@ def main(argv):
     ap.add_argument("--build", required=True)
     ap.add_argument("--duration", type=int, default=15)
     ap.add_argument("--probes", type=int, default=5000)
+    ap.add_argument("--concurrency", type=int, default=64,
+                    help="transfers in flight: the exporter's max_in_flight and the libcurl loop's")
     ap.add_argument("--json")
     ap.add_argument("--only", choices=["curl", "blackbox", "triage"], action="append")
     args = ap.parse_args(argv)
@@ -184,19 +187,19 @@ def main(argv):
         urls = benchlib.target_urls(addresses)
         if "curl" in only:
             log("libcurl ceiling, fresh connections")
-            results["curl_fresh"] = run_curl_ceiling(build, urls, args.duration, False)
+            results["curl_fresh"] = run_curl_ceiling(build, urls, args.duration, False, args.concurrency)
             log("libcurl ceiling, keep-alive")
-            results["curl_keepalive"] = run_curl_ceiling(build, urls, args.duration, True)
+            results["curl_keepalive"] = run_curl_ceiling(build, urls, args.duration, True, args.concurrency)
         if "blackbox" in only:
             log("blackbox_exporter under wrk")
             results["blackbox_fresh"] = run_blackbox(st, urls, args.duration, nginx.pid)
         if "triage" in only:
             log("triage_exporter, %d probes, fresh connections" % args.probes)
             results["triage_fresh"] = run_exporter(st, build, urls, args.duration, args.probes, False,
-                                                   nginx.pid, "exporter-fresh")
+                                                   nginx.pid, "exporter-fresh", args.concurrency)
             log("triage_exporter, %d probes, keep-alive" % args.probes)
             results["triage_keepalive"] = run_exporter(st, build, urls, args.duration, args.probes, True,
-                                                       nginx.pid, "exporter-keepalive")
+                                                       nginx.pid, "exporter-keepalive", args.concurrency)
     finally:
         st.stop()
         import shutil
