@@ -35,6 +35,28 @@ void ProbeTable::SetSnapshot(size_t index, std::shared_ptr<const Snapshot> snap)
   if (index < entries_.size()) entries_[index].snap = std::move(snap);
 }
 
+std::shared_ptr<const Snapshot> ProbeTable::Publish(size_t index,
+                                                   const std::shared_ptr<const Snapshot>& current,
+                                                   const std::function<void(Snapshot&)>& fill) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (index >= entries_.size()) {
+    auto snap = std::make_shared<Snapshot>();
+    fill(*snap);
+    return snap;
+  }
+  std::shared_ptr<const Snapshot>& held = entries_[index].snap;
+  // Two owners: this table and the caller's `current`. Copies only come
+  // from the table under mu_, so the count cannot rise while we hold it.
+  if (held && held == current && held.use_count() == 2) {
+    fill(const_cast<Snapshot&>(*held));
+    return held;
+  }
+  auto snap = std::make_shared<Snapshot>();
+  fill(*snap);
+  held = snap;
+  return snap;
+}
+
 std::vector<ProbeEntry> ProbeTable::All() const {
   std::lock_guard<std::mutex> lock(mu_);
   return entries_;

@@ -4,6 +4,7 @@
 // short lock and render without it, so a scrape never waits on a probe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,6 +25,15 @@ class ProbeTable {
  public:
   void Reset(std::vector<ProbeEntry> entries);
   void SetSnapshot(size_t index, std::shared_ptr<const Snapshot> snap);
+  // The next snapshot of entry `index`, filled by `fill` under the table's
+  // lock. When the entry's snapshot is `current` and nobody else holds it
+  // (no scrape is reading it; one can only get it from the table, under the
+  // same lock), it is overwritten in place and its memory reused: a run
+  // then allocates nothing and the heap does not churn. Otherwise a new
+  // snapshot is filled and replaces it. Returns the entry's snapshot.
+  std::shared_ptr<const Snapshot> Publish(size_t index,
+                                          const std::shared_ptr<const Snapshot>& current,
+                                          const std::function<void(Snapshot&)>& fill);
   std::vector<ProbeEntry> All() const;
   // The configured probe service/probe, or null.
   std::shared_ptr<const ProbeSpec> Find(std::string_view service, std::string_view probe) const;

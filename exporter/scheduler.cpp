@@ -73,8 +73,8 @@ struct Scheduler::RunState {
     sum += seconds;
   }
 
-  std::shared_ptr<const Snapshot> Render(const ProbeSpec& spec, const RunOutcome& o,
-                                         double seconds, SampleWriter& w) const {
+  // Writes the samples of the last run into `w` (ended by FinishRun or Render).
+  void Write(const ProbeSpec& spec, SampleWriter& w) const {
     w.Reset(spec.common().label_prefix);
     w.Add(FamilyId::kProbeSuccess, last_success ? 1 : 0);
     w.Add(FamilyId::kProbeInfo, "kind", spec.common().kind, "layer", LayerName(spec.common().layer), 1);
@@ -90,11 +90,22 @@ struct Scheduler::RunState {
     w.AddHistogram(FamilyId::kProbeDurationSeconds, ProbeDurationBounds(), cumulative.data(),
                    count, sum);
     spec.Render(*kind, w);
-    auto snap = std::make_shared<Snapshot>(w.Finish());
-    snap->success = o.success;
-    snap->reason = o.reason;
-    snap->finished_unix = WallNow();
-    snap->duration_seconds = seconds;
+  }
+
+  // The snapshot of the written samples and the run's outcome.
+  static void Finish(SampleWriter& w, const RunOutcome& o, double seconds, Snapshot& snap) {
+    w.FinishInto(snap);
+    snap.success = o.success;
+    snap.reason = o.reason;
+    snap.finished_unix = WallNow();
+    snap.duration_seconds = seconds;
+  }
+
+  std::shared_ptr<const Snapshot> Render(const ProbeSpec& spec, const RunOutcome& o,
+                                         double seconds, SampleWriter& w) const {
+    Write(spec, w);
+    auto snap = std::make_shared<Snapshot>();
+    Finish(w, o, seconds, *snap);
     return snap;
   }
 };
@@ -388,8 +399,14 @@ void Scheduler::FinishRun(const std::shared_ptr<Slot>& slot, Clock::time_point s
   slot->running = false;
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
   slot->state.Record(o, secs);
-  slot->last = slot->state.Render(*slot->spec, o, secs, writer_);
-  if (slot->active) table_->SetSnapshot(slot->index, slot->last);
+  if (!slot->active) {
+    slot->last = slot->state.Render(*slot->spec, o, secs, writer_);
+    return;
+  }
+  slot->state.Write(*slot->spec, writer_);
+  slot->last = table_->Publish(slot->index, slot->last, [&](Snapshot& snap) {
+    RunState::Finish(writer_, o, secs, snap);
+  });
 }
 
 CURL* Scheduler::AcquireEasy() {

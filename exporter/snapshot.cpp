@@ -168,20 +168,37 @@ void SampleWriter::SetLastResponse(int status_code, std::string error_code) {
 
 Snapshot SampleWriter::Finish() {
   Snapshot s;
+  FinishInto(s);
+  return s;
+}
+
+void SampleWriter::FinishInto(Snapshot& s) {
+  s.success = false;
+  s.reason = FailureReason::kNone;
+  s.finished_unix = 0;
+  s.duration_seconds = 0;
   s.last_status_code = last_status_code_;
-  s.last_error_code = std::move(last_error_code_);
+  s.last_error_code.assign(last_error_code_);
   last_status_code_ = 0;
   last_error_code_.clear();
   size_t total = 0;
   for (const auto& b : buf_) total += b.size();
-  s.text.reserve(total);
+  if (s.text.capacity() < total || s.text.capacity() > 2 * total + 4096) {
+    // A new text, or one that outgrew its memory (or shrank far below it).
+    // A probe's text changes length by a few bytes from run to run as its
+    // values do; a little room keeps the next runs in the same memory.
+    // (reserve() on the old string would double its capacity instead.)
+    std::string fresh;
+    fresh.reserve(total + total / 32 + 32);
+    s.text.swap(fresh);
+  }
+  s.text.clear();
   for (size_t i = 0; i < kFamilyCount; ++i) {
     s.offsets[i] = static_cast<uint32_t>(s.text.size());
     s.text += buf_[i];
     buf_[i].clear();
   }
   s.offsets[kFamilyCount] = static_cast<uint32_t>(s.text.size());
-  return s;
 }
 
 }  // namespace triage

@@ -84,6 +84,8 @@ class SampleWriter {
 
   // The snapshot of everything added since the last Reset (or construction).
   Snapshot Finish();
+  // The same, written over `s`, whose text memory is reused when it fits.
+  void FinishInto(Snapshot& s);
 
  private:
   std::string& Begin(FamilyId f, std::string_view suffix);
