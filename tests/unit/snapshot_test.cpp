@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "exporter/probe_table.h"
@@ -100,6 +101,55 @@ TEST(SnapshotTest, WriterTakesAnyNumberOfLabelsInOrder) {
             "persistentvolumeclaim=\"data-\\\"0\\\"\",phase=\"Bound\"} 1\n");
   EXPECT_EQ(s.Fragment(FamilyId::kStorageClassDefaultPresent),
             "triage_storageclass_default_present{service=\"s\",probe=\"p\"} 0\n");
+}
+
+// A run's snapshot for `probe` with `n` as its success value.
+std::function<void(Snapshot&)> Fill(SampleWriter& w, double n) {
+  return [&w, n](Snapshot& s) {
+    w.Reset("probe=\"p\"");
+    w.Add(FamilyId::kProbeSuccess, n);
+    w.FinishInto(s);
+  };
+}
+
+TEST(ProbeTableTest, PublishOverwritesASnapshotNobodyReads) {
+  ProbeTable table;
+  table.Reset({{nullptr, nullptr}});
+  SampleWriter w;
+  std::shared_ptr<const Snapshot> mine = table.Publish(0, nullptr, Fill(w, 1));
+  const Snapshot* first = mine.get();
+  // Only the table and `mine` hold it: the next run reuses it.
+  mine = table.Publish(0, mine, Fill(w, 0));
+  EXPECT_EQ(mine.get(), first);
+  EXPECT_EQ(mine->Fragment(FamilyId::kProbeSuccess), "triage_probe_success{probe=\"p\"} 0\n");
+  EXPECT_EQ(table.All()[0].snap, mine);
+}
+
+TEST(ProbeTableTest, PublishNeverChangesASnapshotAScrapeHolds) {
+  ProbeTable table;
+  table.Reset({{nullptr, nullptr}});
+  SampleWriter w;
+  std::shared_ptr<const Snapshot> mine = table.Publish(0, nullptr, Fill(w, 1));
+  const std::vector<ProbeEntry> scrape = table.All();  // a scrape in progress
+  mine = table.Publish(0, mine, Fill(w, 0));
+  EXPECT_NE(mine.get(), scrape[0].snap.get());
+  EXPECT_EQ(scrape[0].snap->Fragment(FamilyId::kProbeSuccess),
+            "triage_probe_success{probe=\"p\"} 1\n");
+  EXPECT_EQ(table.All()[0].snap->Fragment(FamilyId::kProbeSuccess),
+            "triage_probe_success{probe=\"p\"} 0\n");
+}
+
+TEST(SnapshotTest, FinishIntoKeepsTheTextMemoryWhenItFits) {
+  SampleWriter w("probe=\"p\"");
+  w.Add(FamilyId::kProbeSuccess, 1);
+  Snapshot s;
+  w.FinishInto(s);
+  const char* memory = s.text.data();
+  w.Reset("probe=\"p\"");
+  w.Add(FamilyId::kProbeSuccess, 10);  // one character longer
+  w.FinishInto(s);
+  EXPECT_EQ(s.text.data(), memory);
+  EXPECT_EQ(s.text, "triage_probe_success{probe=\"p\"} 10\n");
 }
 
 }  // namespace
