@@ -6,6 +6,7 @@ The process handling (process groups, stop on exit) is scripts/stack.py's.
 Standard library only.
 """
 
+import json
 import os
 import re
 import shutil
@@ -238,6 +239,15 @@ def version_of(argv):
         return text[0] if text else "?"
     except (OSError, subprocess.TimeoutExpired):
         return "?"
+
+
+def emit(result, json_path=None):
+    """Prints a benchmark's figures as JSON, and writes them to json_path when given."""
+    text = json.dumps(result, indent=2, sort_keys=True)
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    print(text)
 
 
 class Interval:

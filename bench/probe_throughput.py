@@ -214,11 +214,7 @@ def main(argv):
     if "triage_keepalive" in r and "curl_keepalive" in r:
         r["share_of_curl_ceiling_keepalive"] = r["triage_keepalive"]["probes_per_cpu_second"] / \
             r["curl_keepalive"]["probes_per_cpu_second"]
-    text = json.dumps(results, indent=2, sort_keys=True)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    print(text)
+    benchlib.emit(results, args.json)
     return 0
 
 

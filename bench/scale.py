@@ -13,7 +13,6 @@ all of that runs (gzip, as Prometheus asks for it).
 
 import argparse
 import gzip
-import json
 import os
 import shutil
 import sys
@@ -130,11 +129,7 @@ def main(argv):
         "scrape_seconds": [round(s[0], 4) for s in scrapes],
         "scrape_gzip_bytes": max(s[1] for s in scrapes),
     }
-    text = json.dumps(result, indent=2, sort_keys=True)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    print(text)
+    benchlib.emit(result, args.json)
     return 0
 
 
