@@ -34,8 +34,7 @@ struct ErrorKey {
 };
 
 struct HttpState : HttpRunState {
-  // (status, error_code) -> count, ordered by key; a probe sees a handful.
-  std::vector<std::pair<ErrorKey, uint64_t>> errors;
+  SortedCounts<ErrorKey> errors;            // (status, error_code) -> count
   std::vector<std::string> error_codes;    // distinct error_code values admitted, sorted
   long last_status = 0;
   std::string last_error_code;             // error_code of the last response, "" when none
@@ -111,12 +110,7 @@ FailureReason StatusFailure(long status, const std::vector<int>& valid_status_co
 }
 
 void HttpResponseCounter::Count(long status) {
-  if (status <= 0) return;
-  const int code = static_cast<int>(status);
-  auto it = std::lower_bound(counts_.begin(), counts_.end(), code,
-                             [](const auto& e, int c) { return e.first < c; });
-  if (it == counts_.end() || it->first != code) it = counts_.insert(it, {code, 0});
-  ++it->second;
+  if (status > 0) ++CounterOf(counts_, static_cast<int>(status));
 }
 
 void HttpResponseCounter::Render(SampleWriter& w) const {
@@ -360,13 +354,7 @@ void HttpProbeSpec::Record(const HttpResult& res, ProbeState& state, DebugLog* d
     }
     if (debug) debug->Line("error_code " + ec);
     s.last_error_code = ec;
-    ErrorKey key{code, std::move(ec)};
-    auto at = std::lower_bound(s.errors.begin(), s.errors.end(), key,
-                               [](const auto& e, const ErrorKey& k) { return e.first < k; });
-    if (at == s.errors.end() || at->first < key || key < at->first) {
-      at = s.errors.insert(at, {std::move(key), 0});
-    }
-    ++at->second;
+    ++CounterOf(s.errors, ErrorKey{code, std::move(ec)});
   }
 }
 

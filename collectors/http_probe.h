@@ -10,6 +10,7 @@
 
 #include "collectors/collector.h"
 #include "exporter/secret_file.h"
+#include "exporter/sorted_counts.h"
 
 namespace triage {
 
@@ -71,7 +72,7 @@ class HttpResponseCounter {
   void Render(SampleWriter& w) const;
 
  private:
-  std::vector<std::pair<int, uint64_t>> counts_;  // by status code, ascending
+  SortedCounts<int> counts_;  // by status code
 };
 
 class HttpProbeSpec : public ProbeSpec {

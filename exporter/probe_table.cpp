@@ -30,11 +30,6 @@ void ProbeTable::Reset(std::vector<ProbeEntry> entries) {
   entries_ = std::move(entries);
 }
 
-void ProbeTable::SetSnapshot(size_t index, std::shared_ptr<const Snapshot> snap) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (index < entries_.size()) entries_[index].snap = std::move(snap);
-}
-
 std::shared_ptr<const Snapshot> ProbeTable::Publish(size_t index,
                                                    const std::shared_ptr<const Snapshot>& current,
                                                    const std::function<void(Snapshot&)>& fill) {

@@ -1,5 +1,5 @@
 // The probes being scheduled and the latest snapshot of each, in
-// configuration order. The event loop writes (one pointer per finished run,
+// configuration order. The event loop writes (one snapshot per finished run,
 // the whole table on reload); scrapes and pages read a copy taken under a
 // short lock and render without it, so a scrape never waits on a probe.
 #pragma once
@@ -24,7 +24,6 @@ struct ProbeEntry {
 class ProbeTable {
  public:
   void Reset(std::vector<ProbeEntry> entries);
-  void SetSnapshot(size_t index, std::shared_ptr<const Snapshot> snap);
   // The next snapshot of entry `index`, filled by `fill` under the table's
   // lock. When the entry's snapshot is `current` and nobody else holds it
   // (no scrape is reading it; one can only get it from the table, under the

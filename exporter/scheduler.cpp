@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "exporter/log.h"
+#include "exporter/sorted_counts.h"
 
 namespace triage {
 namespace {
@@ -42,9 +43,8 @@ struct Scheduler::RunState {
   bool last_success = false;
   uint64_t successes = 0;
   uint64_t failures = 0;
-  // Failures by reason, only the reasons seen (a probe fails for one or two
-  // of them), ordered by reason.
-  std::vector<std::pair<FailureReason, uint64_t>> by_reason;
+  // Failures by reason, only the reasons seen (a probe fails for one or two).
+  SortedCounts<FailureReason> by_reason;
   std::array<uint64_t, kProbeDurationBuckets.size()> buckets{};  // not cumulative
   uint64_t count = 0;
   double sum = 0;
@@ -58,10 +58,7 @@ struct Scheduler::RunState {
     } else {
       ++failures;
       const auto r = o.reason == FailureReason::kNone ? FailureReason::kOther : o.reason;
-      auto it = std::lower_bound(by_reason.begin(), by_reason.end(), r,
-                                 [](const auto& e, FailureReason x) { return e.first < x; });
-      if (it == by_reason.end() || it->first != r) it = by_reason.insert(it, {r, 0});
-      ++it->second;
+      ++CounterOf(by_reason, r);
     }
     for (size_t i = 0; i < kProbeDurationBuckets.size(); ++i) {
       if (seconds <= kProbeDurationBuckets[i]) {
