@@ -22,17 +22,22 @@ App::App(AppOptions options)
 App::~App() { Stop(); }
 
 void App::Start() {
+  std::shared_ptr<const WebConfig> web_config;
+  if (!options_.web_config_file.empty()) {
+    web_config = std::make_shared<const WebConfig>(LoadWebConfigFile(options_.web_config_file));
+  }
   auto cfg = std::make_shared<const Config>(LoadConfigFile(options_.config_file));
   ApplyConfig(cfg);
   self_.reload_successful->Set(1);
   self_.reload_success_timestamp->Set(WallNow());
   scheduler_->Start();
-  web_ = std::make_unique<WebServer>(*this, options_.listen_address);
+  web_ = std::make_unique<WebServer>(*this, options_.listen_address, web_config);
   web_->Start();
   ready_ = true;
   LogInfo("started", {{"config", options_.config_file},
                       {"probes", std::to_string(cfg->probes.size())},
-                      {"address", web_->address()}});
+                      {"address", web_->address()},
+                      {"auth", web_config && web_config->RequiresAuth() ? "true" : "false"}});
 }
 
 void App::Stop() {

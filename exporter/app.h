@@ -19,6 +19,7 @@ class WebServer;
 struct AppOptions {
   std::string config_file;
   std::string listen_address = ":9479";
+  std::string web_config_file = {};  // --web.config.file; empty: plain HTTP, no authentication
 };
 
 class App {

@@ -25,6 +25,9 @@ Flags:
   --config.file=PATH          configuration file (default: triage_exporter.yml)
   --config.check              validate the configuration, print the result, exit 0 or 1
   --web.listen-address=ADDR   address to serve on (default: :9479)
+  --web.config.file=PATH      authentication of the endpoints (exporter-toolkit format:
+                              basic_auth_users with bcrypt hashes; and bearer_token_file);
+                              every endpoint but /-/healthy asks for it
   --log.level=LEVEL           debug, info, warn or error (default: info)
   --log.format=FORMAT         logfmt or json (default: logfmt)
   --version                   print the version and exit
@@ -38,6 +41,7 @@ struct Flags {
   std::string config_file = "triage_exporter.yml";
   bool config_check = false;
   std::string listen = ":9479";
+  std::string web_config_file;
   std::string log_level = "info";
   std::string log_format = "logfmt";
 };
@@ -47,6 +51,7 @@ bool ParseFlags(int argc, char** argv, Flags* f, int* exit_code) {
   const std::map<std::string, std::string*> valued = {
       {"--config.file", &f->config_file},
       {"--web.listen-address", &f->listen},
+      {"--web.config.file", &f->web_config_file},
       {"--log.level", &f->log_level},
       {"--log.format", &f->log_format},
   };
@@ -140,7 +145,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  triage::App app({flags.config_file, flags.listen});
+  triage::App app({flags.config_file, flags.listen, flags.web_config_file});
   try {
     app.Start();
   } catch (const triage::ConfigError& e) {

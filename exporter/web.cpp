@@ -66,11 +66,13 @@ void SendMetrics(mg_connection* conn, const std::string& text) {
   }
 }
 
-// A GET-only handler calling `fn`.
+// A handler calling `get` or `post`, after checking the request's
+// credentials against the web configuration (`auth` null: none asked for).
 class Handler : public CivetHandler {
  public:
   using Fn = std::function<void(mg_connection*)>;
-  Handler(Fn get, Fn post = nullptr) : get_(std::move(get)), post_(std::move(post)) {}
+  Handler(WebAuth* auth, Fn get, Fn post = nullptr)
+      : auth_(auth), get_(std::move(get)), post_(std::move(post)) {}
   bool handleGet(CivetServer*, mg_connection* c) override { return Call(get_, c, "GET"); }
   bool handleHead(CivetServer*, mg_connection* c) override { return Call(get_, c, "GET"); }
   bool handlePost(CivetServer*, mg_connection* c) override { return Call(post_, c, "POST"); }
@@ -80,6 +82,10 @@ class Handler : public CivetHandler {
 
  private:
   bool Call(const Fn& fn, mg_connection* c, const char*) {
+    if (auth_ && !auth_->Allows(mg_get_header(c, "Authorization"))) {
+      Send(c, 401, "text/plain; charset=utf-8", "unauthorized\n", auth_->Challenge());
+      return true;
+    }
     if (!fn) {
       std::string allow = "Allow: ";
       allow += get_ ? "GET, HEAD" : "";
@@ -90,6 +96,7 @@ class Handler : public CivetHandler {
     fn(c);
     return true;
   }
+  WebAuth* auth_;
   Fn get_, post_;
 };
 
@@ -355,8 +362,11 @@ bool ToCivetListen(const std::string& address, std::string* out) {
   return true;
 }
 
-WebServer::WebServer(App& app, std::string listen_address)
-    : app_(app), listen_(std::move(listen_address)) {}
+WebServer::WebServer(App& app, std::string listen_address,
+                     std::shared_ptr<const WebConfig> web_config)
+    : app_(app), listen_(std::move(listen_address)), web_config_(std::move(web_config)) {
+  if (web_config_ && web_config_->RequiresAuth()) auth_ = std::make_unique<WebAuth>(web_config_);
+}
 
 WebServer::~WebServer() { Stop(); }
 
@@ -372,6 +382,16 @@ void WebServer::Start() {
                              "\"; expected [host]:port such as :9479 or 127.0.0.1:9479");
   }
   PrepareEmbeddedRunbooks();  // before listening: no request waits for the rendering
+  if (web_config_ && web_config_->tls) {
+    // Debian's civetweb 1.15 looks its OpenSSL functions up by name when it
+    // starts, and one of them (SSL_get_peer_certificate) is gone from
+    // OpenSSL 3: it would crash at the first handshake.
+    throw std::runtime_error(
+        "tls_server_config in " + web_config_->file +
+        ": this build cannot serve TLS (its civetweb library crashes on a TLS handshake with "
+        "OpenSSL 3); terminate TLS in front of the exporter (a proxy or sidecar), and keep "
+        "basic_auth_users or bearer_token_file here");
+  }
   const std::vector<std::string> options = {
       "listening_ports", ports, "num_threads", "16", "request_timeout_ms", "30000",
       "enable_keep_alive", "yes", "enable_directory_listing", "no"};
@@ -387,8 +407,11 @@ void WebServer::Start() {
   port_ = ports_bound.empty() ? 0 : ports_bound.front();
 
   App& app = app_;
+  // Every endpoint asks for the credentials of the web configuration, but
+  // /-/healthy: a liveness check knows none.
   auto add = [&](const char* uri, Handler::Fn get, Handler::Fn post = nullptr) {
-    handlers_.push_back(std::make_unique<Handler>(std::move(get), std::move(post)));
+    WebAuth* auth = std::strcmp(uri, "/-/healthy$") == 0 ? nullptr : auth_.get();
+    handlers_.push_back(std::make_unique<Handler>(auth, std::move(get), std::move(post)));
     server_->addHandler(uri, handlers_.back().get());
   };
   add("/metrics$", [&app](mg_connection* c) {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "exporter/web_config.h"
+
 class CivetServer;
 class CivetHandler;
 
@@ -25,7 +27,9 @@ bool GzipMetrics(std::string_view in, std::string* out);
 
 class WebServer {
  public:
-  WebServer(App& app, std::string listen_address);
+  // `web_config` (null: plain HTTP, no authentication) as --web.config.file gives it.
+  WebServer(App& app, std::string listen_address,
+            std::shared_ptr<const WebConfig> web_config = nullptr);
   ~WebServer();
 
   void Start();  // throws std::runtime_error when the address cannot be bound
@@ -37,6 +41,8 @@ class WebServer {
   App& app_;
   std::string listen_;
   int port_ = 0;
+  std::shared_ptr<const WebConfig> web_config_;
+  std::unique_ptr<WebAuth> auth_;   // null: no credentials asked for
   std::atomic<int> probe_runs_{0};  // /probe requests running now
   std::unique_ptr<CivetServer> server_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;

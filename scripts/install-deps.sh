@@ -10,7 +10,7 @@ PACKAGES=(
   prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libyaml-cpp-dev
   nlohmann-json3-dev googletest libgtest-dev libgmock-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev
-  libssl-dev zlib1g-dev
+  libssl-dev zlib1g-dev libcrypt-dev
   curl ca-certificates openssl
   prometheus prometheus-alertmanager
   python3 python3-yaml
