@@ -40,6 +40,13 @@ services:
       - {name: closed, kind: tcp, layer: dependency, address: "127.0.0.1:1"}
 YML
 
+# start_refused NAME: starts the exporter with web.yml, expecting it to stop;
+# its stderr goes to NAME.err, and the exit status is returned.
+start_refused() {
+  "$EXPORTER" --config.file="$TMP/triage.yml" --web.config.file="$TMP/web.yml" \
+    --web.listen-address=127.0.0.1:0 >"$1.out" 2>"$1.err"
+}
+
 # status [curl args...]: the HTTP status curl saw ("000": no HTTP answer).
 status() { curl -sS --noproxy '*' --max-time 5 -o /dev/null -w '%{http_code}' "$@" 2>/dev/null; }
 
@@ -81,8 +88,7 @@ tls_server_config:
 basic_auth_users:
   prometheus: '$HASH'
 YML
-"$EXPORTER" --config.file="$TMP/triage.yml" --web.config.file="$TMP/web.yml" \
-  --web.listen-address=127.0.0.1:0 >tls.out 2>tls.err
+start_refused tls
 rc=$?
 check "tls_server_config stops the start (exit 1)" [ "$rc" = 1 ]
 check "the error says to terminate TLS in front" grep -q "terminate TLS in front of the exporter" tls.err
@@ -92,15 +98,13 @@ cat > web.yml <<'YML'
 basic_auth_users:
   prometheus: hunter2-not-a-hash
 YML
-"$EXPORTER" --config.file="$TMP/triage.yml" --web.config.file="$TMP/web.yml" \
-  --web.listen-address=127.0.0.1:0 >bad.out 2>bad.err
+start_refused bad
 rc=$?
 check "a web configuration with a password instead of a hash fails the start" [ "$rc" = 1 ]
 check "the error names file, line and column" grep -q "web.yml:2:" bad.err
 check "the error does not echo the value" bash -c "! grep -q hunter2 bad.err"
 printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS9\n' > web.yml
-"$EXPORTER" --config.file="$TMP/triage.yml" --web.config.file="$TMP/web.yml" \
-  --web.listen-address=127.0.0.1:0 >bad.out 2>bad.err
+start_refused bad
 check "an unknown min_version fails the start and lists the known ones" grep -q "TLS12, TLS13" bad.err
 
 finish

@@ -140,13 +140,17 @@ std::string LogCapture::Text() const {
   return g_log_text ? *g_log_text : std::string();
 }
 
-std::string ConfigErrorOf(const std::string& yaml, const std::string& file) {
+std::string ConfigErrorFrom(const std::function<void()>& load) {
   try {
-    LoadConfigString(yaml, file);
+    load();
   } catch (const ConfigError& e) {
     return e.what();
   }
   return "";
+}
+
+std::string ConfigErrorOf(const std::string& yaml, const std::string& file) {
+  return ConfigErrorFrom([&] { LoadConfigString(yaml, file); });
 }
 
 std::string ExpectConfigError(const std::string& yaml, const std::string& file) {

@@ -14,6 +14,8 @@ namespace triage::testing {
 // The message of the ConfigError that loading `yaml` (named `file` in the
 // message) raises; "" when it loads.
 std::string ConfigErrorOf(const std::string& yaml, const std::string& file = "test.yaml");
+// The message of the ConfigError `load` throws; "" when it throws none.
+std::string ConfigErrorFrom(const std::function<void()>& load);
 // The same for a configuration that must not load: a test failure when it does.
 std::string ExpectConfigError(const std::string& yaml, const std::string& file = "test.yaml");
 

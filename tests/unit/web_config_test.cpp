@@ -19,13 +19,10 @@ using testing::TempDir;
 constexpr char kHash[] = "$2b$04$1W0zW15g8MZGoiIoPt070OQ.nk/WVUcGz/x1GkzWFM11XRRwLfiZO";
 
 std::string ErrorOf(const std::string& yaml, const std::string& file = "/tmp/web.yml") {
-  try {
-    LoadWebConfigString(yaml, file);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "loaded:\n" << yaml;
-  return "";
+  const std::string error =
+      testing::ConfigErrorFrom([&] { LoadWebConfigString(yaml, file); });
+  if (error.empty()) ADD_FAILURE() << "loaded without an error:\n" << yaml;
+  return error;
 }
 
 std::string Basic(const std::string& user_password) {
