@@ -3,6 +3,7 @@
 # Idempotent: packages already present are skipped, apt is only called when
 # something is missing. Runs as root (CI) or through sudo when available.
 #   --bench   also what bench/run_all needs (nginx-light, wrk, blackbox_exporter)
+#   --fuzz    also what `make fuzz` needs (clang and its libFuzzer runtime)
 set -euo pipefail
 
 PACKAGES=(
@@ -16,9 +17,13 @@ PACKAGES=(
   python3 python3-yaml
   chromium fonts-dejavu-core  # headless screenshots of the runbook pages (integration test)
 )
-if [ "${1:-}" = "--bench" ]; then
-  PACKAGES+=(nginx-light wrk prometheus-blackbox-exporter)
-fi
+for arg in "$@"; do
+  case $arg in
+    --bench) PACKAGES+=(nginx-light wrk prometheus-blackbox-exporter) ;;
+    --fuzz) PACKAGES+=(clang libclang-rt-14-dev) ;;
+    *) echo "install-deps: unknown option $arg (expected --bench or --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do
