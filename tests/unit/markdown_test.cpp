@@ -14,22 +14,13 @@
 
 #include "exporter/runbook_pages.h"
 #include "rules/rulegen/anchors.h"
+#include "tests/unit/test_util.h"
 
 namespace triage {
 namespace {
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-size_t Count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = haystack.find(needle); pos != std::string::npos;
-       pos = haystack.find(needle, pos + 1)) {
-    ++n;
-  }
-  return n;
-}
+using testing::Contains;
+using testing::Count;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -37,18 +37,8 @@ using testing::WaitFor;
 constexpr const char* kSourceDir = TRIAGE_SOURCE_DIR;
 constexpr const char* kBase = "http://localhost:9479/runbooks/";
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-size_t Count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = haystack.find(needle); pos != std::string::npos;
-       pos = haystack.find(needle, pos + 1)) {
-    ++n;
-  }
-  return n;
-}
+using testing::Contains;
+using testing::Count;
 
 // The status line's code of a request sent byte for byte as given (no client
 // normalises the path), 0 when nothing came back.

@@ -140,6 +140,19 @@ std::string LogCapture::Text() const {
   return g_log_text ? *g_log_text : std::string();
 }
 
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+size_t Count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t pos = haystack.find(needle); pos != std::string::npos;
+       pos = haystack.find(needle, pos + 1)) {
+    ++n;
+  }
+  return n;
+}
+
 std::string ConfigErrorFrom(const std::function<void()>& load) {
   try {
     load();

@@ -45,6 +45,10 @@ class TempDir {
   std::string path_;
 };
 
+// Whether `haystack` holds `needle`; how many times (overlaps counted).
+bool Contains(const std::string& haystack, const std::string& needle);
+size_t Count(const std::string& haystack, const std::string& needle);
+
 // Polls `cond` every 10 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& cond,
              std::chrono::milliseconds timeout = std::chrono::seconds(10));

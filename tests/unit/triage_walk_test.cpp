@@ -28,9 +28,7 @@ using testing::HttpReply;
 using testing::TempDir;
 using testing::WaitFor;
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using testing::Contains;
 
 // A probe of any kind that never runs: the walk only reads its common fields.
 class FakeSpec : public ProbeSpec {

@@ -49,9 +49,7 @@ constexpr const char* kCanary = "canary-SECRET-7d1e";
 // Generous limits: the tests must pass on a loaded two-core machine.
 constexpr milliseconds kLong = seconds(20);
 
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using testing::Contains;
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
