@@ -158,8 +158,13 @@ def scrape(port, timeout=60):
     status, body = stack.http_request("http://127.0.0.1:%d/metrics" % port, timeout=timeout)
     if status != 200:
         raise stack.StackError("/metrics answered %s" % status)
+    return parse_samples(body.decode())
+
+
+def parse_samples(text):
+    """Prometheus text as [(name, labels text, value)]."""
     out = []
-    for line in body.decode().splitlines():
+    for line in text.splitlines():
         m = _SAMPLE.match(line)
         if m:
             out.append((m.group(1), m.group(2) or "", float(m.group(3))))

@@ -45,6 +45,12 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* userdata) {
 size_t WriteHeader(char* data, size_t size, size_t nmemb, void* userdata) {
   auto* t = static_cast<HttpTransfer*>(userdata);
   const size_t n = size * nmemb;
+  t->header_bytes += n;
+  if (t->header_bytes > kMaxResponseHeaderBytes) {
+    // Returning less than n aborts the transfer.
+    t->header_overflow = true;
+    return 0;
+  }
   std::string_view line(data, n);
   if (line.size() >= 5 && line.substr(0, 5) == "HTTP/") {
     // A new response (after a redirect or a 100 Continue): forget the previous one's headers.
@@ -258,6 +264,17 @@ void CollectResult(CURL* easy, CURLcode code, HttpTransfer& t) {
   if (code != CURLE_OK) {
     res.error = t.errbuf[0] ? std::string(t.errbuf) : std::string(curl_easy_strerror(code));
     if (t.body_overflow) res.error = "body exceeded body_size_limit";
+    // libcurl 7.88 refuses a header line over 100 KiB with "out of memory",
+    // and the line never reaches WriteHeader. After the status line and
+    // before any body, that is the peer's giant header, not a lack of memory.
+    const bool giant_line =
+        code == CURLE_OUT_OF_MEMORY && t.header_bytes > 0 && res.body.empty();
+    if (t.header_overflow || giant_line) {
+      res.failure = FailureReason::kProtocolError;
+      res.error = giant_line ? "a response header line exceeded libcurl's 100 KiB"
+                             : "response headers exceeded " +
+                                   std::to_string(kMaxResponseHeaderBytes / 1024) + " KiB";
+    }
   }
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &res.status);
   long version = 0;

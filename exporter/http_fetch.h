@@ -67,11 +67,17 @@ struct HttpResult {
 };
 
 // Per-transfer state the loop keeps beside the easy handle.
+// Response headers a transfer accepts in all (redirects included); more
+// ends it with reason protocol_error. Real servers send a few KiB.
+inline constexpr size_t kMaxResponseHeaderBytes = 64 * 1024;
+
 struct HttpTransfer {
   HttpRequest request;
   HttpResult result;
   curl_slist* header_list = nullptr;
   bool body_overflow = false;
+  size_t header_bytes = 0;       // response header bytes so far, redirects included
+  bool header_overflow = false;  // header_bytes went over kMaxResponseHeaderBytes
   char errbuf[CURL_ERROR_SIZE] = {0};
   DebugLog* debug = nullptr;
   std::string resolve_entry;    // for server_name: CURLOPT_CONNECT_TO entry

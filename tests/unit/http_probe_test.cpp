@@ -314,6 +314,29 @@ TEST(HttpProbeTest, NonHttpAnswerIsProtocolError) {
       << text;
 }
 
+// Headers over kMaxResponseHeaderBytes in all, and one header line over
+// libcurl's own 100 KiB, are the peer breaking the protocol.
+TEST(HttpProbeTest, TooManyResponseHeadersAreProtocolError) {
+  std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n";
+  for (int i = 0; head.size() <= kMaxResponseHeaderBytes; ++i) {
+    head += "X-Filler-" + std::to_string(i) + ": v\r\n";
+  }
+  RawServer many(RawServer::RespondRaw(head + "\r\n{}"));
+  RawServer giant(RawServer::RespondRaw("HTTP/1.1 200 OK\r\nX-Big: " + std::string(200 * 1024, 'a') +
+                                        "\r\nContent-Length: 2\r\n\r\n{}"));
+  Rig rig(OneService({HttpProbe("many", many.Url("/"), "interval: 300ms"),
+                      HttpProbe("giant", giant.Url("/"), "interval: 300ms")}));
+  rig.Start();
+  rig.WaitRuns("many", 2);
+  const std::string text = rig.WaitRuns("giant", 2);
+  for (const char* p : {"many", "giant"}) {
+    EXPECT_EQ(Successes(text, p), 0) << p << "\n" << text;
+    EXPECT_EQ(V(text, p, "triage_probe_failures_total", {L("reason", "protocol_error")}),
+              Failures(text, p))
+        << p << "\n" << text;
+  }
+}
+
 TEST(HttpProbeTest, EmptyReplyIsConnectionError) {
   RawServer server(RawServer::RespondRaw(""));
   Rig rig(OneService({HttpProbe("p", server.Url("/"), "interval: 300ms")}));
