@@ -42,7 +42,13 @@ void App::Start() {
 
 void App::Stop() {
   ready_ = false;
-  if (web_) web_->Stop();
+  if (web_) {
+    const int cut = web_->Stop();
+    if (cut > 0) {
+      LogWarn("requests still running at shutdown were cut off",
+              {{"requests", std::to_string(cut)}});
+    }
+  }
   scheduler_->Stop();
   web_.reset();
 }

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <stdexcept>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -71,8 +72,8 @@ void SendMetrics(mg_connection* conn, const std::string& text) {
 class Handler : public CivetHandler {
  public:
   using Fn = std::function<void(mg_connection*)>;
-  Handler(WebAuth* auth, Fn get, Fn post = nullptr)
-      : auth_(auth), get_(std::move(get)), post_(std::move(post)) {}
+  Handler(WebGate* gate, WebAuth* auth, Fn get, Fn post = nullptr)
+      : gate_(gate), auth_(auth), get_(std::move(get)), post_(std::move(post)) {}
   bool handleGet(CivetServer*, mg_connection* c) override { return Call(get_, c, "GET"); }
   bool handleHead(CivetServer*, mg_connection* c) override { return Call(get_, c, "GET"); }
   bool handlePost(CivetServer*, mg_connection* c) override { return Call(post_, c, "POST"); }
@@ -82,6 +83,18 @@ class Handler : public CivetHandler {
 
  private:
   bool Call(const Fn& fn, mg_connection* c, const char*) {
+    // Counted before the draining flag is read: Stop() sets the flag, then
+    // waits for the count, so no request starts unseen after the flag.
+    gate_->active.fetch_add(1);
+    struct Leave {
+      WebGate* g;
+      ~Leave() { g->active.fetch_sub(1); }
+    } leave{gate_};
+    if (gate_->draining.load()) {
+      Send(c, 503, "text/plain; charset=utf-8", "triage_exporter is shutting down\n",
+           "Connection: close\r\n");
+      return true;
+    }
     if (auth_ && !auth_->Allows(mg_get_header(c, "Authorization"))) {
       Send(c, 401, "text/plain; charset=utf-8", "unauthorized\n", auth_->Challenge());
       return true;
@@ -96,6 +109,7 @@ class Handler : public CivetHandler {
     fn(c);
     return true;
   }
+  WebGate* gate_;
   WebAuth* auth_;
   Fn get_, post_;
 };
@@ -263,7 +277,7 @@ void ServeTriage(App& app, mg_connection* conn) {
 // until its probe ends, and the threads must stay free for /metrics.
 constexpr int kMaxConcurrentProbeRuns = 4;
 
-void ServeProbe(App& app, std::atomic<int>& active, mg_connection* conn) {
+void ServeProbe(App& app, const WebGate& gate, std::atomic<int>& active, mg_connection* conn) {
   std::string service, probe, debug_s;
   CivetServer::getParam(conn, "service", service);
   CivetServer::getParam(conn, "probe", probe);
@@ -306,10 +320,19 @@ void ServeProbe(App& app, std::atomic<int>& active, mg_connection* conn) {
     w->cv.notify_all();
   });
   std::unique_lock<std::mutex> lock(w->mu);
-  const auto limit = spec->common().timeout + std::chrono::seconds(2);
-  if (!w->cv.wait_for(lock, limit, [&] { return w->snap != nullptr; })) {
-    Send(conn, 504, "text/plain; charset=utf-8", "the probe did not finish in time\n");
-    return;
+  // Waits in slices, so that a shutdown does not wait for a long probe.
+  const auto limit = std::chrono::steady_clock::now() + spec->common().timeout +
+                     std::chrono::seconds(2);
+  while (!w->snap) {
+    if (gate.draining.load()) {
+      Send(conn, 503, "text/plain; charset=utf-8", "triage_exporter is shutting down\n");
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= limit) {
+      Send(conn, 504, "text/plain; charset=utf-8", "the probe did not finish in time\n");
+      return;
+    }
+    w->cv.wait_for(lock, std::chrono::milliseconds(100));
   }
   std::string metrics;
   RenderSnapshot(*w->snap, metrics);
@@ -411,7 +434,7 @@ void WebServer::Start() {
   // /-/healthy: a liveness check knows none.
   auto add = [&](const char* uri, Handler::Fn get, Handler::Fn post = nullptr) {
     WebAuth* auth = std::strcmp(uri, "/-/healthy$") == 0 ? nullptr : auth_.get();
-    handlers_.push_back(std::make_unique<Handler>(auth, std::move(get), std::move(post)));
+    handlers_.push_back(std::make_unique<Handler>(&gate_, auth, std::move(get), std::move(post)));
     server_->addHandler(uri, handlers_.back().get());
   };
   add("/metrics$", [&app](mg_connection* c) {
@@ -436,7 +459,7 @@ void WebServer::Start() {
            "configuration reload failed; the running configuration is kept:\n" + err + "\n");
     }
   });
-  add("/probe$", [&app, this](mg_connection* c) { ServeProbe(app, probe_runs_, c); });
+  add("/probe$", [&app, this](mg_connection* c) { ServeProbe(app, gate_, probe_runs_, c); });
   add("/runbooks", [&app](mg_connection* c) { ServeRunbooks(app, c); });
   add("/api/v1/triage$", [&app](mg_connection* c) { ServeTriage(app, c); });
   add("/", [&app](mg_connection* c) {
@@ -449,12 +472,22 @@ void WebServer::Start() {
   });
 }
 
-void WebServer::Stop() {
+int WebServer::Stop(std::chrono::milliseconds drain) {
+  int cut = 0;
   if (server_) {
+    // New requests get 503 from now on; those already in a handler (a
+    // scrape writing its page) may finish until the deadline.
+    gate_.draining.store(true);
+    const auto deadline = std::chrono::steady_clock::now() + drain;
+    while (gate_.active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    cut = gate_.active.load();
     CloseCivetServer(*server_, listen_, port_);
     server_.reset();
   }
   handlers_.clear();
+  return cut;
 }
 
 }  // namespace triage

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -25,6 +26,13 @@ bool ToCivetListen(const std::string& address, std::string* out);
 // gzip (level 1) of a /metrics answer; false when zlib fails.
 bool GzipMetrics(std::string_view in, std::string* out);
 
+// What the handlers and Stop() share: a request counts itself in `active`
+// while in a handler; once `draining` is set, new requests get 503.
+struct WebGate {
+  std::atomic<bool> draining{false};
+  std::atomic<int> active{0};
+};
+
 class WebServer {
  public:
   // `web_config` (null: plain HTTP, no authentication) as --web.config.file gives it.
@@ -33,7 +41,13 @@ class WebServer {
   ~WebServer();
 
   void Start();  // throws std::runtime_error when the address cannot be bound
-  void Stop();
+  // Stops taking work (503 with Connection: close), lets the requests in a
+  // handler finish for up to `drain`, then closes every connection and the
+  // listener. Returns how many requests were still in a handler at the
+  // deadline (cut off). civetweb notices the stop of a write to a client
+  // that reads nothing only within its 2 s poll quantum, so a shutdown takes
+  // at most about `drain` + 2 s: 4 s with the default.
+  int Stop(std::chrono::milliseconds drain = std::chrono::milliseconds(2000));
   int port() const { return port_; }
   std::string address() const;
 
@@ -44,6 +58,7 @@ class WebServer {
   std::shared_ptr<const WebConfig> web_config_;
   std::unique_ptr<WebAuth> auth_;   // null: no credentials asked for
   std::atomic<int> probe_runs_{0};  // /probe requests running now
+  WebGate gate_;
   std::unique_ptr<CivetServer> server_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;
 };
