@@ -30,6 +30,7 @@
 
 #include "exporter/app.h"
 #include "exporter/snapshot.h"
+#include "exporter/metrics_page.h"
 #include "exporter/web.h"
 
 namespace {

@@ -93,6 +93,15 @@ std::shared_ptr<const Config> App::config() const {
 
 std::string App::RenderMetrics() {
   self_.scrapes->Increment();
+  return RenderPage();
+}
+
+std::shared_ptr<const MetricsPage> App::MetricsForScrape() {
+  self_.scrapes->Increment();
+  return shared_render_.Get();
+}
+
+std::string App::RenderPage() const {
   std::string out;
   RenderProbeFamilies(table_.All(), out);
   self_.Render(out);

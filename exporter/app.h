@@ -8,6 +8,7 @@
 #include <string>
 
 #include "exporter/config.h"
+#include "exporter/metrics_page.h"
 #include "exporter/probe_table.h"
 #include "exporter/scheduler.h"
 #include "exporter/self_metrics.h"
@@ -38,7 +39,11 @@ class App {
 
   int port() const;
   bool ready() const { return ready_; }
+  // The /metrics page, rendered now; counts a scrape.
   std::string RenderMetrics();
+  // The page for a scrape (counted): scrapes that come while one is
+  // rendered share that page (SharedRender).
+  std::shared_ptr<const MetricsPage> MetricsForScrape();
   // Appends the exporter's own metrics (as /metrics shows them, without
   // counting a scrape), for pages that show their values.
   void RenderSelfMetrics(std::string& out) const { self_.Render(out); }
@@ -49,6 +54,7 @@ class App {
 
  private:
   void ApplyConfig(std::shared_ptr<const Config> cfg);
+  std::string RenderPage() const;  // /metrics without counting a scrape
 
   AppOptions options_;
   SelfMetrics self_;
@@ -59,6 +65,10 @@ class App {
   mutable std::mutex mu_;  // guards config_
   std::shared_ptr<const Config> config_;
   std::atomic<bool> ready_{false};
+  // A page younger than a second serves every scrape that comes while it
+  // is still being sent: probes run at intervals of seconds, so it is no
+  // staler than the probe results it holds.
+  SharedRender shared_render_{[this] { return RenderPage(); }, std::chrono::seconds(1)};
 };
 
 }  // namespace triage

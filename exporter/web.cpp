@@ -1,7 +1,6 @@
 #include "exporter/web.h"
 
 #include <CivetServer.h>
-#include <zlib.h>
 
 #include <cctype>
 #include <condition_variable>
@@ -27,9 +26,14 @@ constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=
 
 void Send(mg_connection* conn, int status, std::string_view content_type, std::string_view body,
           std::string_view extra_headers = "") {
+  // Every answer closes its connection (civetweb runs with keep-alive off):
+  // civetweb gives each connection a thread for as long as it lasts, so
+  // busy keep-alive clients beyond its 16 threads would starve every other
+  // one, Prometheus included. A new connection per scrape is cheap.
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %.*s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%.*s\r\n",
+            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+            "Connection: close\r\n%.*s\r\n",
             status, mg_get_response_code_text(conn, status), static_cast<int>(content_type.size()),
             content_type.data(), body.size(), static_cast<int>(extra_headers.size()),
             extra_headers.data());
@@ -58,12 +62,13 @@ bool AcceptsGzip(mg_connection* conn) {
   return ae && std::strstr(ae, "gzip") != nullptr;
 }
 
-void SendMetrics(mg_connection* conn, const std::string& text) {
-  std::string compressed;
-  if (AcceptsGzip(conn) && GzipMetrics(text, &compressed)) {
-    Send(conn, 200, kMetricsContentType, compressed, "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
+void SendMetrics(mg_connection* conn, const MetricsPage& page) {
+  const std::string* compressed = AcceptsGzip(conn) ? page.Gzipped() : nullptr;
+  if (compressed) {
+    Send(conn, 200, kMetricsContentType, *compressed,
+         "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
   } else {
-    Send(conn, 200, kMetricsContentType, text, "Vary: Accept-Encoding\r\n");
+    Send(conn, 200, kMetricsContentType, page.text(), "Vary: Accept-Encoding\r\n");
   }
 }
 
@@ -91,8 +96,7 @@ class Handler : public CivetHandler {
       ~Leave() { g->active.fetch_sub(1); }
     } leave{gate_};
     if (gate_->draining.load()) {
-      Send(c, 503, "text/plain; charset=utf-8", "triage_exporter is shutting down\n",
-           "Connection: close\r\n");
+      Send(c, 503, "text/plain; charset=utf-8", "triage_exporter is shutting down\n");
       return true;
     }
     if (auth_ && !auth_->Allows(mg_get_header(c, "Authorization"))) {
@@ -347,21 +351,6 @@ void ServeProbe(App& app, const WebGate& gate, std::atomic<int>& active, mg_conn
 
 }  // namespace
 
-// gzip at level 1: a scrape of 100k series shrinks about tenfold, and the
-// fastest level keeps the scrape cheap for the exporter.
-bool GzipMetrics(std::string_view in, std::string* out) {
-  z_stream zs{};
-  if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
-  out->resize(deflateBound(&zs, in.size()) + 32);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out->data());
-  zs.avail_out = static_cast<uInt>(out->size());
-  const int rc = deflate(&zs, Z_FINISH);
-  out->resize(zs.total_out);
-  deflateEnd(&zs);
-  return rc == Z_STREAM_END;
-}
 
 bool ToCivetListen(const std::string& address, std::string* out) {
   const auto colon = address.rfind(':');
@@ -417,7 +406,7 @@ void WebServer::Start() {
   }
   const std::vector<std::string> options = {
       "listening_ports", ports, "num_threads", "16", "request_timeout_ms", "30000",
-      "enable_keep_alive", "yes", "enable_directory_listing", "no"};
+      "enable_keep_alive", "no", "enable_directory_listing", "no"};
   try {
     server_ = std::make_unique<CivetServer>(options);
   } catch (const CivetException& e) {
@@ -438,7 +427,7 @@ void WebServer::Start() {
     server_->addHandler(uri, handlers_.back().get());
   };
   add("/metrics$", [&app](mg_connection* c) {
-    SendMetrics(c, app.RenderMetrics());
+    SendMetrics(c, *app.MetricsForScrape());
   });
   add("/-/healthy$", [](mg_connection* c) {
     Send(c, 200, "text/plain; charset=utf-8", "triage_exporter is healthy.\n");

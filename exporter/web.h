@@ -23,8 +23,6 @@ class App;
 // into civetweb's listening_ports value. Returns false when malformed.
 bool ToCivetListen(const std::string& address, std::string* out);
 
-// gzip (level 1) of a /metrics answer; false when zlib fails.
-bool GzipMetrics(std::string_view in, std::string* out);
 
 // What the handlers and Stop() share: a request counts itself in `active`
 // while in a handler; once `draining` is set, new requests get 503.
@@ -41,7 +39,7 @@ class WebServer {
   ~WebServer();
 
   void Start();  // throws std::runtime_error when the address cannot be bound
-  // Stops taking work (503 with Connection: close), lets the requests in a
+  // Stops taking work (503), lets the requests in a
   // handler finish for up to `drain`, then closes every connection and the
   // listener. Returns how many requests were still in a handler at the
   // deadline (cut off). civetweb notices the stop of a write to a client

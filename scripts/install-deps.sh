@@ -2,7 +2,7 @@
 # Installs every Debian package the build, the demo and the tests need.
 # Idempotent: packages already present are skipped, apt is only called when
 # something is missing. Runs as root (CI) or through sudo when available.
-#   --bench   also what bench/run_all needs (nginx-light, wrk, blackbox_exporter)
+#   --bench   also what bench/run_all needs (nginx-light, blackbox_exporter)
 #   --fuzz    also what `make fuzz` needs (clang and its libFuzzer runtime)
 set -euo pipefail
 
@@ -15,11 +15,12 @@ PACKAGES=(
   curl ca-certificates openssl
   prometheus prometheus-alertmanager
   python3 python3-yaml
+  wrk  # 64 concurrent scrapers in the load test (tests/load)
   chromium fonts-dejavu-core  # headless screenshots of the runbook pages (integration test)
 )
 for arg in "$@"; do
   case $arg in
-    --bench) PACKAGES+=(nginx-light wrk prometheus-blackbox-exporter) ;;
+    --bench) PACKAGES+=(nginx-light prometheus-blackbox-exporter) ;;
     --fuzz) PACKAGES+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown option $arg (expected --bench or --fuzz)" >&2; exit 2 ;;
   esac
