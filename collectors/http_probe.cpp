@@ -21,6 +21,7 @@ namespace {
 constexpr std::string_view kErrorCodeNone = "none";          // JSON without the pointer
 constexpr std::string_view kErrorCodeUnparsable = "unparsable";  // body is not JSON
 constexpr std::string_view kErrorCodeOther = "other";        // over max_error_codes
+constexpr std::string_view kErrorCodeRedacted = "redacted";  // the code held a credential
 
 constexpr std::array<std::string_view, 7> kMethods = {"GET",    "HEAD",   "POST",   "PUT",
                                                       "PATCH",  "DELETE", "OPTIONS"};
@@ -90,13 +91,37 @@ std::string ExtractErrorCode(const HttpProbeConfig& c, const std::string& body) 
 
 }  // namespace
 
-std::string SanitizeErrorCode(std::string_view raw) {
+namespace {
+
+// The characters an error_code label keeps; any other byte becomes '_'.
+std::string MapErrorCodeChars(std::string_view raw) {
   std::string out;
-  for (char c : raw.substr(0, 64)) {
+  out.reserve(raw.size());
+  for (char c : raw) {
     const auto u = static_cast<unsigned char>(c);
     out += (std::isalnum(u) || c == '_' || c == '.' || c == ':' || c == '-') ? c : '_';
   }
   return out;
+}
+
+}  // namespace
+
+std::string SanitizeErrorCode(std::string_view raw) { return MapErrorCodeChars(raw.substr(0, 64)); }
+
+bool RevealsSecret(std::string_view code, std::string_view secret) {
+  // Compared in label form. A code that holds any 16 characters of the
+  // secret in a row (all of it when shorter), or that is itself a piece of
+  // at least 8, gives it away: an echo may add a prefix ("Bearer ...") and
+  // is cut to 64 characters.
+  constexpr size_t kWindow = 16, kMinPiece = 8;
+  const std::string s = MapErrorCodeChars(secret);
+  if (s.size() < kMinPiece) return false;
+  if (code.size() >= kMinPiece && s.find(code) != std::string::npos) return true;
+  const size_t w = std::min(kWindow, s.size());
+  for (size_t i = 0; i + w <= s.size(); ++i) {
+    if (code.find(std::string_view(s).substr(i, w)) != std::string_view::npos) return true;
+  }
+  return false;
 }
 
 FailureReason StatusFailure(long status, const std::vector<int>& valid_status_codes) {
@@ -344,6 +369,14 @@ void HttpProbeSpec::Record(const HttpResult& res, ProbeState& state, DebugLog* d
 
   if (code >= 400 && !config_.error_code_pointer.empty() && res.failure == FailureReason::kNone) {
     std::string ec = ExtractErrorCode(config_, res.body);
+    // A target that echoes the credentials it was sent must not turn them
+    // into a label value.
+    for (const auto* secret : {&config_.bearer, &config_.basic_password}) {
+      if (!*secret) continue;
+      if (auto v = (*secret)->Value(); v && RevealsSecret(ec, *v)) {
+        ec = std::string(kErrorCodeRedacted);
+      }
+    }
     auto it = std::lower_bound(s.error_codes.begin(), s.error_codes.end(), ec);
     if (it == s.error_codes.end() || *it != ec) {
       if (static_cast<int>(s.error_codes.size()) < config_.max_error_codes) {

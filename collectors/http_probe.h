@@ -57,6 +57,9 @@ bool BuildHttpRequest(const HttpProbeConfig& c, std::chrono::milliseconds timeou
 
 // Bounded, sanitized value for the error_code label: [A-Za-z0-9_.:-], at most 64 bytes.
 std::string SanitizeErrorCode(std::string_view raw);
+// True when the sanitized error code `code` shows (part of) `secret`: such a
+// code is exported as "redacted" instead.
+bool RevealsSecret(std::string_view code, std::string_view secret);
 
 // What a received status means for a probe that expects one of
 // `valid_status_codes` (empty: any 2xx): kNone when valid, kUnauthorized for

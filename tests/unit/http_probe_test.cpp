@@ -314,6 +314,26 @@ TEST(HttpProbeTest, NonHttpAnswerIsProtocolError) {
       << text;
 }
 
+// A target that puts the bearer it received into its error code: the label
+// says "redacted", never the token.
+TEST(HttpProbeTest, EchoedBearerBecomesRedactedErrorCode) {
+  const std::string token = "canary-echo-9d2f4b7a1c3e5f60";
+  RawServer echo(RawServer::RespondRaw(
+      "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(std::string("{\"code\":\"Bearer " + token + "\"}").size()) +
+      "\r\n\r\n{\"code\":\"Bearer " + token + "\"}"));
+  TempDir dir;
+  const std::string file = dir.Write("token", token + "\n");
+  Rig rig(OneService({HttpProbe("p", echo.Url("/"),
+                                "interval: 300ms, error_code_pointer: /code, "
+                                "authorization: {credentials_file: " + file + "}")}));
+  rig.Start();
+  const std::string text = rig.WaitRuns("p", 2);
+  EXPECT_FALSE(testing::Contains(text, token.substr(0, 16))) << text;
+  EXPECT_GE(V(text, "p", "triage_http_error_responses_total",
+              {L("code", "401"), L("error_code", "redacted")}).value_or(0), 2) << text;
+}
+
 // Headers over kMaxResponseHeaderBytes in all, and one header line over
 // libcurl's own 100 KiB, are the peer breaking the protocol.
 TEST(HttpProbeTest, TooManyResponseHeadersAreProtocolError) {
@@ -578,6 +598,18 @@ TEST(HttpProbeParseTest, SanitizeErrorCode) {
   const std::string long_code(200, 'a');
   EXPECT_EQ(SanitizeErrorCode(long_code), std::string(64, 'a'));
   EXPECT_EQ(SanitizeErrorCode(std::string(63, 'b') + "{}"), std::string(63, 'b') + "_");
+}
+
+TEST(HttpProbeParseTest, RevealsSecretFindsEchoedCredentials) {
+  const std::string token = "s3cr3t-token-7f1e9c2ab4d0e8f6a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d1e3f5";
+  EXPECT_TRUE(RevealsSecret(SanitizeErrorCode(token), token));
+  EXPECT_TRUE(RevealsSecret(SanitizeErrorCode("Bearer " + token), token)) << "a prefix, cut to 64";
+  EXPECT_TRUE(RevealsSecret(SanitizeErrorCode("invalid token " + token.substr(10, 20)), token));
+  EXPECT_TRUE(RevealsSecret("token-7f1e9c2", token)) << "a piece of the secret as the whole code";
+  EXPECT_TRUE(RevealsSecret(SanitizeErrorCode("pass word!"), "pass word!")) << "compared in label form";
+  EXPECT_FALSE(RevealsSecret("invalid_token", token));
+  EXPECT_FALSE(RevealsSecret("token", token)) << "too short to say anything";
+  EXPECT_FALSE(RevealsSecret("unauthorized", "short")) << "a secret under 8 characters is not matched";
 }
 
 TEST(HttpProbeParseTest, ReasonForCurlCode) {
