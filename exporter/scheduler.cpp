@@ -9,6 +9,7 @@
 #include <cassert>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <system_error>
@@ -384,9 +385,28 @@ void Scheduler::StartRun(const std::shared_ptr<Slot>& slot) {
   const auto started = Clock::now();
   auto spec = slot->spec;  // keeps this run's spec alive across a reload
   std::shared_ptr<Slot> keep = slot;
-  spec->Run(*this, *slot->state.kind, nullptr, [this, keep, spec, started](RunOutcome o) {
+  // At debug level every scheduled run keeps the log /probe?debug=true
+  // shows, and writes it to the exporter's log when it ends.
+  std::shared_ptr<DebugLog> debug;
+  if (LogEnabled(LogLevel::kDebug)) debug = std::make_shared<DebugLog>();
+  spec->Run(*this, *slot->state.kind, debug.get(), [this, keep, spec, started, debug](RunOutcome o) {
+    if (debug) LogRun(*spec, o, std::chrono::duration<double>(Clock::now() - started).count(), *debug);
     FinishRun(keep, started, o);
   });
+}
+
+void Scheduler::LogRun(const ProbeSpec& spec, const RunOutcome& o, double secs,
+                       const DebugLog& debug) {
+  std::string text = debug.Text();  // secrets already masked
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  char duration[32];
+  std::snprintf(duration, sizeof duration, "%.6f", secs);
+  LogDebug("probe run", {{"service", spec.common().service},
+                         {"probe", spec.common().name},
+                         {"success", o.success ? "true" : "false"},
+                         {"reason", FailureReasonName(o.reason)},
+                         {"duration_seconds", duration},
+                         {"log", text}});
 }
 
 void Scheduler::FinishRun(const std::shared_ptr<Slot>& slot, Clock::time_point started,

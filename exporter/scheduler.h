@@ -88,6 +88,8 @@ class Scheduler : public Fetcher {
   void StartDue(Clock::time_point now);
   void StartRun(const std::shared_ptr<Slot>& slot);
   void FinishRun(const std::shared_ptr<Slot>& slot, Clock::time_point started, RunOutcome o);
+  // Writes one finished run and its debug log to the exporter log (debug level).
+  static void LogRun(const ProbeSpec& spec, const RunOutcome& o, double secs, const DebugLog& debug);
   void ProcessCompleted();
   int WaitMillis(Clock::time_point now);
   void RunCurlTimer(Clock::time_point now);

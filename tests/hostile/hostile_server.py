@@ -17,6 +17,7 @@ Paths (anything else: 404):
   /reset             headers of a 1 MiB body, 1 KiB of it, then a TCP reset
   /error-codes       500 with a JSON error code never sent before
   /huge-metrics      Prometheus text of 10 million series, chunked
+  /echo-auth         401 whose JSON error code is the Authorization header it got
 
 The TLS listeners answer every request with 200 once a handshake succeeds,
 which it must not: each presents a certificate the client should refuse.
@@ -25,6 +26,7 @@ Standard library only. Runs in the test's own process (threads), so the test
 reads its counters (distinct error codes sent) directly.
 """
 
+import json
 import socket
 import socketserver
 import ssl
@@ -93,11 +95,14 @@ class _Handler(socketserver.StreamRequestHandler):
             if len(parts) < 2:
                 return
             path = parts[1].split("?", 1)[0]
-            # Skip the request headers.
+            self.authorization = ""
             while True:
                 h = self.rfile.readline(65537)
                 if not h or h in (b"\r\n", b"\n"):
                     break
+                name, _, value = h.decode("latin-1").partition(":")
+                if name.strip().lower() == "authorization":
+                    self.authorization = value.strip()
             self.server.counters.count(path)
             try:
                 keep = self.respond(path)
@@ -165,6 +170,10 @@ class _Handler(socketserver.StreamRequestHandler):
         if path == "/error-codes":
             n = self.server.counters.next_error_code()
             _simple(w, 500, "Internal Server Error", b'{"code": "E%06d"}' % n)
+            return True
+        if path == "/echo-auth":
+            body = json.dumps({"code": self.authorization, "message": "not allowed"}).encode()
+            _simple(w, 401, "Unauthorized", body)
             return True
         if path == "/huge-metrics":
             _send_head(w, 200, "OK", [("Content-Type", "text/plain; version=0.0.4"),
