@@ -37,7 +37,8 @@ void App::Start() {
   LogInfo("started", {{"config", options_.config_file},
                       {"probes", std::to_string(cfg->probes.size())},
                       {"address", web_->address()},
-                      {"auth", web_config && web_config->RequiresAuth() ? "true" : "false"}});
+                      {"auth", web_config && web_config->RequiresAuth() ? "true" : "false"},
+                      {"tls", web_config && web_config->tls ? "true" : "false"}});
 }
 
 void App::Stop() {

@@ -17,6 +17,7 @@
 #include "exporter/html.h"
 #include "exporter/log.h"
 #include "exporter/runbook_pages.h"
+#include "exporter/tls_front.h"
 #include "exporter/triage_walk.h"
 
 namespace triage {
@@ -95,6 +96,14 @@ class Handler : public CivetHandler {
       WebGate* g;
       ~Leave() { g->active.fetch_sub(1); }
     } leave{gate_};
+    if (!gate_->front_token.empty()) {
+      // Only TlsFront may talk to civetweb when TLS is on.
+      const char* token = mg_get_header(c, std::string(kFrontTokenHeader).c_str());
+      if (!token || !ConstantTimeEquals(token, gate_->front_token)) {
+        Send(c, 403, "text/plain; charset=utf-8", "use the TLS address of the exporter\n");
+        return true;
+      }
+    }
     if (gate_->draining.load()) {
       Send(c, 503, "text/plain; charset=utf-8", "triage_exporter is shutting down\n");
       return true;
@@ -395,14 +404,15 @@ void WebServer::Start() {
   }
   PrepareEmbeddedRunbooks();  // before listening: no request waits for the rendering
   if (web_config_ && web_config_->tls) {
-    // Debian's civetweb 1.15 looks its OpenSSL functions up by name when it
-    // starts, and one of them (SSL_get_peer_certificate) is gone from
-    // OpenSSL 3: it would crash at the first handshake.
-    throw std::runtime_error(
-        "tls_server_config in " + web_config_->file +
-        ": this build cannot serve TLS (its civetweb library crashes on a TLS handshake with "
-        "OpenSSL 3); terminate TLS in front of the exporter (a proxy or sidecar), and keep "
-        "basic_auth_users or bearer_token_file here");
+    // TLS is served by TlsFront (tls_front.h says why): civetweb listens on
+    // loopback only and takes the requests TlsFront passes on.
+    try {
+      front_ = std::make_unique<TlsFront>(*web_config_->tls);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error("tls_server_config in " + web_config_->file + ": " + e.what());
+    }
+    gate_.front_token = front_->token();
+    ports = "127.0.0.1:0";
   }
   const std::vector<std::string> options = {
       "listening_ports", ports, "num_threads", "16", "request_timeout_ms", "30000",
@@ -417,6 +427,16 @@ void WebServer::Start() {
   }
   const auto ports_bound = server_->getListeningPorts();
   port_ = ports_bound.empty() ? 0 : ports_bound.front();
+  if (front_) {
+    const auto colon = listen_.rfind(':');
+    std::string host = listen_.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    if (host == "0.0.0.0") host.clear();
+    const int backend = port_;
+    front_->Start(host, std::stoi(listen_.substr(colon + 1)), backend);
+    port_ = front_->port();
+    civet_port_ = backend;
+  }
 
   App& app = app_;
   // Every endpoint asks for the credentials of the web configuration, but
@@ -464,17 +484,20 @@ void WebServer::Start() {
 int WebServer::Stop(std::chrono::milliseconds drain) {
   int cut = 0;
   if (server_) {
-    // New requests get 503 from now on; those already in a handler (a
-    // scrape writing its page) may finish until the deadline.
+    // New requests get 503 from now on (with TLS, new connections are
+    // refused); those already in a handler (a scrape writing its page) may
+    // finish until the deadline.
+    if (front_) front_->StopAccepting();
     gate_.draining.store(true);
     const auto deadline = std::chrono::steady_clock::now() + drain;
     while (gate_.active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     cut = gate_.active.load();
-    CloseCivetServer(*server_, listen_, port_);
+    CloseCivetServer(*server_, front_ ? "127.0.0.1:0" : listen_, front_ ? civet_port_ : port_);
     server_.reset();
   }
+  if (front_) front_->Stop();
   handlers_.clear();
   return cut;
 }

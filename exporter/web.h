@@ -17,6 +17,8 @@ class CivetHandler;
 
 namespace triage {
 
+class TlsFront;
+
 class App;
 
 // Turns an exporter-style listen address (":9479", "127.0.0.1:0", "[::1]:9479")
@@ -29,6 +31,7 @@ bool ToCivetListen(const std::string& address, std::string* out);
 struct WebGate {
   std::atomic<bool> draining{false};
   std::atomic<int> active{0};
+  std::string front_token;  // with TLS: the TlsFront header every request must carry
 };
 
 class WebServer {
@@ -57,6 +60,8 @@ class WebServer {
   std::unique_ptr<WebAuth> auth_;   // null: no credentials asked for
   std::atomic<int> probe_runs_{0};  // /probe requests running now
   WebGate gate_;
+  std::unique_ptr<TlsFront> front_;  // with tls_server_config: TLS on listen_, civetweb on loopback
+  int civet_port_ = 0;               // civetweb's own port behind front_
   std::unique_ptr<CivetServer> server_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;
 };

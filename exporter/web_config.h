@@ -3,7 +3,7 @@
 // tls_server_config and basic_auth_users with bcrypt hashes), plus
 // bearer_token_file for scrapers that send a bearer token. Every endpoint
 // but /-/healthy asks for the credentials. tls_server_config is read and
-// checked here; the web server refuses it (see WebServer::Start).
+// checked here and served by TlsFront (tls_front.h).
 #pragma once
 
 #include <map>

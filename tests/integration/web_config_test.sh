@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # --web.config.file, tried as a new user would with curl: basic auth (bcrypt)
-# and a bearer token on every endpoint but /-/healthy; tls_server_config
-# refused at start (this build cannot serve TLS); a bad web configuration
-# refused at start with file, line and column, without echoing the bad value.
+# and a bearer token on every endpoint but /-/healthy; TLS with the given
+# certificate (plain HTTP, an unknown CA and a version under min_version
+# refused), client certificates (none or one of another CA refused), and
+# the loopback port behind the TLS front refusing requests that skip it; a
+# bad web configuration refused at start with file, line and column, without
+# echoing the bad value.
 #
 # Usage: bash tests/integration/web_config_test.sh EXPORTER_BIN SIMULATOR_BIN
 # (the simulator is not used). Prints PASS/FAIL per check and
@@ -23,10 +26,19 @@ on_failure() {
 
 cd "$TMP" || abort "cd to the temporary directory"
 
-# A self-signed server certificate, for the files tls_server_config names.
-openssl req -x509 -newkey rsa:2048 -nodes -keyout server.key -out server.crt -days 30 \
-  -subj "/CN=127.0.0.1" 2>/dev/null
-[ -s server.crt ] || abort "openssl made the certificate"
+# A CA; a server certificate for 127.0.0.1 and a client certificate from it;
+# a client certificate of another (self-signed) CA.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 \
+  -subj "/CN=triage test CA" 2>/dev/null
+for who in server client; do
+  openssl req -newkey rsa:2048 -nodes -keyout $who.key -out $who.csr -subj "/CN=127.0.0.1" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' > $who.ext
+  openssl x509 -req -in $who.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $who.crt -days 30 \
+    -extfile $who.ext 2>/dev/null
+done
+openssl req -x509 -newkey rsa:2048 -nodes -keyout rogue.key -out rogue.crt -days 30 \
+  -subj "/CN=rogue client" 2>/dev/null
+[ -s server.crt ] && [ -s client.crt ] && [ -s rogue.crt ] || abort "openssl made the certificates"
 
 # The password of user "prometheus" is "correct horse" (bcrypt, cost 4 to keep the test fast).
 HASH='$2b$04$1W0zW15g8MZGoiIoPt070OQ.nk/WVUcGz/x1GkzWFM11XRRwLfiZO'
@@ -79,8 +91,14 @@ check "the log holds neither the password nor the token" \
   bash -c "! grep -q -e 'correct horse' -e '$TOKEN' '$TMP/exporter.err'"
 stop_exporter
 
-# ---- TLS: this build's civetweb crashes on a TLS handshake with OpenSSL 3,
-# so tls_server_config is refused at start with a way out, never a crash later.
+# backend_port: the loopback port civetweb listens on behind the TLS front
+# (the exporter's listening port that is not EXP_PORT).
+backend_port() {
+  ss -ltnpH 2>/dev/null | grep "pid=$EXP_PID," | awk '{print $4}' | sed 's/.*://' |
+    grep -vx "$EXP_PORT" | head -n 1
+}
+
+# ---- TLS with basic auth
 cat > web.yml <<YML
 tls_server_config:
   cert_file: server.crt
@@ -88,10 +106,58 @@ tls_server_config:
 basic_auth_users:
   prometheus: '$HASH'
 YML
-start_refused tls
+start_exporter "$TMP/triage.yml" --web.config.file="$TMP/web.yml" ||
+  abort "exporter starts with tls_server_config"
+URL="https://127.0.0.1:$EXP_PORT"
+check "TLS: /metrics with the CA and the password is 200" \
+  [ "$(status --cacert ca.crt -u 'prometheus:correct horse' "$URL/metrics")" = 200 ]
+check "TLS: the answer holds the probe's series" \
+  grep -q 'triage_probe_success{service="self",probe="closed"}' \
+  <(curl -sS --noproxy '*' --cacert ca.crt -u 'prometheus:correct horse' "$URL/metrics")
+check "TLS: without the password it is 401" [ "$(status --cacert ca.crt "$URL/metrics")" = 401 ]
+check "TLS: /-/healthy needs no password" [ "$(status --cacert ca.crt "$URL/-/healthy")" = 200 ]
+check "TLS: a client that does not know the CA gets no answer" \
+  [ "$(status -u 'prometheus:correct horse' "$URL/metrics")" = 000 ]
+check "TLS: plain HTTP on the TLS port gets no answer" \
+  [ "$(status -u 'prometheus:correct horse' "http://127.0.0.1:$EXP_PORT/metrics")" = 000 ]
+BACKEND=$(backend_port)
+if [ -n "$BACKEND" ]; then
+  check "TLS: the loopback port behind the front refuses a request that skips TLS (403)" \
+    [ "$(status -u 'prometheus:correct horse' "http://127.0.0.1:$BACKEND/metrics")" = 403 ]
+else
+  fail "TLS: the loopback port behind the front is found" "$(ss -ltnp 2>&1 | head -20)"
+fi
+stop_exporter
+
+# ---- client certificates required, TLS 1.3 at least
+cat > web.yml <<YML
+tls_server_config:
+  cert_file: server.crt
+  key_file: server.key
+  client_auth_type: RequireAndVerifyClientCert
+  client_ca_file: ca.crt
+  min_version: TLS13
+YML
+start_exporter "$TMP/triage.yml" --web.config.file="$TMP/web.yml" ||
+  abort "exporter starts with client certificates required"
+URL="https://127.0.0.1:$EXP_PORT"
+check "mTLS: a client certificate of the CA gets 200" \
+  [ "$(status --cacert ca.crt --cert client.crt --key client.key "$URL/metrics")" = 200 ]
+check "mTLS: no client certificate gets no answer" [ "$(status --cacert ca.crt "$URL/metrics")" = 000 ]
+check "mTLS: a client certificate of another CA gets no answer" \
+  [ "$(status --cacert ca.crt --cert rogue.crt --key rogue.key "$URL/metrics")" = 000 ]
+check "mTLS: TLS 1.2 is refused under min_version TLS13" \
+  [ "$(status --tls-max 1.2 --cacert ca.crt --cert client.crt --key client.key "$URL/metrics")" = 000 ]
+check "mTLS: the exporter still answers after the refused handshakes" \
+  [ "$(status --cacert ca.crt --cert client.crt --key client.key "$URL/-/ready")" = 200 ]
+stop_exporter
+
+# ---- a key that does not belong to the certificate stops the start
+printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: rogue.key\n' > web.yml
+start_refused mismatch
 rc=$?
-check "tls_server_config stops the start (exit 1)" [ "$rc" = 1 ]
-check "the error says to terminate TLS in front" grep -q "terminate TLS in front of the exporter" tls.err
+check "a key of another certificate fails the start (exit 1)" [ "$rc" = 1 ]
+check "the error names the key and why" grep -q "cannot use key_file .*rogue.key: .*key values mismatch" mismatch.err
 
 # ---- a bad web configuration stops the start, names the place, keeps the value to itself
 cat > web.yml <<'YML'
