@@ -25,6 +25,7 @@
 
 #include "collectors/collector.h"
 #include "collectors/http_probe.h"
+#include "collectors/kubernetes_objects.h"
 
 namespace triage {
 
@@ -56,10 +57,6 @@ struct KubernetesPvcConfig {
 // Parses the kubernetes_pvc keys of a probe (see README "kind: kubernetes_pvc").
 std::shared_ptr<const ProbeSpec> ParseKubernetesPvcProbe(MapReader& r, ProbeCommon common,
                                                          const GlobalConfig& global);
-
-// Unix seconds of an RFC 3339 timestamp as the API writes them
-// ("2024-05-17T10:21:33Z", with optional fraction and numeric offset).
-std::optional<double> ParseRfc3339(std::string_view s);
 
 // Percent-encodes everything but the RFC 3986 unreserved characters.
 std::string EncodeQueryValue(std::string_view s);
