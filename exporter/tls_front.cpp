@@ -159,56 +159,113 @@ void TlsFront::Start(const std::string& host, int port, int backend_port) {
   getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.ss_family == AF_INET6 ? v6->sin6_port : v4->sin_port);
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    const std::string why = std::strerror(errno);
+    close(listen_fd_);
+    listen_fd_ = -1;
+    throw std::runtime_error("cannot create an eventfd: " + why);
+  }
   acceptor_ = std::thread([this] { AcceptLoop(); });
 }
 
+std::chrono::milliseconds TlsFront::Housekeeping() {
+  std::vector<std::thread> done;
+  auto wait = std::chrono::milliseconds(1000);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint64_t id : finished_) {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      done.push_back(std::move(it->second.thread));
+      conns_.erase(it);
+    }
+    finished_.clear();
+    const auto now = Clock::now();
+    for (auto& [id, c] : conns_) {
+      if (c.head_deadline == Clock::time_point::max() || c.fd < 0) continue;
+      if (c.head_deadline <= now) {
+        shutdown(c.fd, SHUT_RDWR);  // its thread ends on the failed read
+        c.head_deadline = Clock::time_point::max();
+      } else {
+        wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  c.head_deadline - now) + std::chrono::milliseconds(1));
+      }
+    }
+  }
+  for (auto& t : done) t.join();
+  return wait;
+}
+
 void TlsFront::AcceptLoop() {
-  for (;;) {
-    pollfd p[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0 && errno != EINTR) return;
+  while (!stopping_.load()) {
+    const auto wait = Housekeeping();
+    bool full;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      full = static_cast<int>(conns_.size()) >= kMaxConnections;
+    }
+    // While full, new connections wait in the listen backlog.
+    pollfd p[2] = {{full ? -1 : listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (poll(p, 2, static_cast<int>(wait.count())) < 0 && errno != EINTR) return;
     if (stopping_.load() || (p[1].revents & POLLIN)) return;
     if (!(p[0].revents & POLLIN)) continue;
     const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (static_cast<int>(open_fds_.size()) >= kMaxConnections) {
-        close(fd);  // busy: the client sees the connection closed
-        continue;
-      }
-      open_fds_.insert(fd);
+    if (fd < 0) {
+      // Out of descriptors or memory: the listener stays readable, so wait
+      // a little instead of spinning.
+      if (errno != EINTR && errno != ECONNABORTED) poll(nullptr, 0, 100);
+      continue;
     }
-    std::thread([this, fd] { Serve(fd); }).detach();
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t id = next_id_++;
+    Conn& c = conns_[id];
+    c.fd = fd;
+    c.head_deadline = Clock::now() + kHeadTimeout;
+    try {
+      c.thread = std::thread([this, id, fd] { Serve(id, fd); });
+    } catch (const std::system_error&) {
+      close(fd);  // no thread to serve it
+      conns_.erase(id);
+    }
   }
 }
 
-void TlsFront::Serve(int fd) {
-  SetTimeouts(fd, kHandshakeTimeout);
+void TlsFront::Serve(uint64_t id, int fd) {
+  SetTimeouts(fd, kHeadTimeout);
   SSL* ssl = SSL_new(ctx_);
   int backend = -1;
+  bool fatal = false;  // the TLS session broke: no close_notify
   if (ssl && SSL_set_fd(ssl, fd) == 1 && SSL_accept(ssl) == 1) {
-    SetTimeouts(fd, kIdleTimeout);
+    SetTimeouts(fd, kIoTimeout);
     backend = ConnectBackend(backend_port_);
   } else {
+    fatal = true;
     LogDebug("TLS handshake failed", {{"err", OpenSslErrors()}});
   }
+  auto failed = [&](int rc) {
+    const int e = SSL_get_error(ssl, rc);
+    if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_SSL) fatal = true;
+  };
   if (backend >= 0) {
-    SetTimeouts(backend, kIdleTimeout);
+    SetTimeouts(backend, kIoTimeout);
     std::vector<char> buf(64 * 1024);
-    // The request head up to the end of the request line, then the token
-    // header, then the rest as it comes.
+    // The request head up to the end of the request line (blank lines
+    // before it skipped), then the token header, then the rest as it comes.
     std::string head;
     bool ok = false;
     while (head.size() < 8192) {
       const int n = SSL_read(ssl, buf.data(), static_cast<int>(buf.size()));
-      if (n <= 0) break;
+      if (n <= 0) {
+        failed(n);
+        break;
+      }
       head.append(buf.data(), static_cast<size_t>(n));
-      const size_t nl = head.find('\n');
+      const size_t start = head.find_first_not_of("\r\n");
+      const size_t nl = start == std::string::npos ? start : head.find('\n', start);
       if (nl != std::string::npos) {
-        const std::string token_line =
-            std::string(kFrontTokenHeader) + ": " + token_ + "\r\n";
-        head.insert(nl + 1, token_line);
+        head.insert(nl + 1, std::string(kFrontTokenHeader) + ": " + token_ + "\r\n");
         ok = SendAll(backend, head.data(), head.size());
+        HeadDone(id);
         break;
       }
     }
@@ -217,10 +274,13 @@ void TlsFront::Serve(int fd) {
       pollfd p[2] = {{fd, POLLIN, 0}, {backend, POLLIN, 0}};
       const bool pending = client_open && SSL_pending(ssl) > 0;
       if (!client_open) p[0].fd = -1;
-      if (!pending && poll(p, 2, static_cast<int>(kIdleTimeout.count()) * 1000) <= 0) break;
+      // No time limit here: the web server bounds its requests itself (and
+      // /probe may wait as long as a probe's timeout), and Stop() ends us.
+      if (!pending && poll(p, 2, -1) <= 0) break;
       if (pending || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
         const int n = SSL_read(ssl, buf.data(), static_cast<int>(buf.size()));
         if (n <= 0) {
+          failed(n);
           client_open = false;  // the client is done sending; the answer may still come
           shutdown(backend, SHUT_WR);
         } else if (!SendAll(backend, buf.data(), static_cast<size_t>(n))) {
@@ -230,25 +290,38 @@ void TlsFront::Serve(int fd) {
       }
       if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
         const ssize_t n = recv(backend, buf.data(), buf.size(), 0);
-        if (n <= 0) {
-          SSL_shutdown(ssl);  // the web server closed: so do we
+        if (n <= 0) break;  // the web server closed: so do we
+        if (!SslWriteAll(ssl, buf.data(), static_cast<size_t>(n))) {
+          fatal = true;
           break;
         }
-        if (!SslWriteAll(ssl, buf.data(), static_cast<size_t>(n))) break;
       }
     }
   }
-  if (ssl) SSL_free(ssl);
+  if (ssl) {
+    if (!fatal) SSL_shutdown(ssl);
+    SSL_free(ssl);
+  }
   ERR_clear_error();
   if (backend >= 0) close(backend);
-  Untrack(fd);
+  Finish(id, fd);
+  OPENSSL_thread_stop();
 }
 
-void TlsFront::Untrack(int fd) {
+void TlsFront::HeadDone(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = conns_.find(id);
+  if (it != conns_.end()) it->second.head_deadline = Clock::time_point::max();
+}
+
+void TlsFront::Finish(uint64_t id, int fd) {
+  // Closed under the lock: shutdown() of a listed fd never hits a reused number.
   std::lock_guard<std::mutex> lock(mu_);
   close(fd);
-  open_fds_.erase(fd);
-  if (open_fds_.empty()) idle_.notify_all();
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;  // Stop() has taken it over and joins us
+  it->second.fd = -1;
+  finished_.push_back(id);
 }
 
 void TlsFront::StopAccepting() {
@@ -256,7 +329,7 @@ void TlsFront::StopAccepting() {
   if (wake_fd_ >= 0) {
     const uint64_t one = 1;
     if (write(wake_fd_, &one, sizeof one) < 0) {
-      // The loop also sees stopping_ on its next wake-up.
+      // The loop also sees stopping_ on its next wake-up (at most 1 s).
     }
   }
   if (acceptor_.joinable()) acceptor_.join();
@@ -268,10 +341,19 @@ void TlsFront::StopAccepting() {
 
 void TlsFront::Stop() {
   StopAccepting();
-  std::unique_lock<std::mutex> lock(mu_);
-  // A connection thread blocked on its client returns at once.
-  for (int fd : open_fds_) shutdown(fd, SHUT_RDWR);
-  idle_.wait(lock, [this] { return open_fds_.empty(); });
+  std::map<uint64_t, Conn> conns;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    // A connection thread blocked on its client returns at once.
+    for (auto& [id, c] : conns_) {
+      if (c.fd >= 0) shutdown(c.fd, SHUT_RDWR);
+    }
+    conns.swap(conns_);
+    finished_.clear();
+  }
+  for (auto& [id, c] : conns) {
+    if (c.thread.joinable()) c.thread.join();
+  }
 }
 
 }  // namespace triage

@@ -11,17 +11,19 @@
 // and the web server refuses requests without it, so a local process that
 // finds civetweb's port cannot skip TLS or the client certificate.
 //
-// One thread per connection, at most kMaxConnections at once (more are
-// closed at once); a handshake must end within kHandshakeTimeout.
+// One thread per connection, at most kMaxConnections at once (while that
+// many are open, new ones wait in the listen backlog). The handshake and the
+// request line must arrive within kHeadTimeout of the accept, or the
+// connection is cut: a client that trickles bytes cannot hold a slot.
 #pragma once
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
-#include <set>
+#include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "exporter/web_config.h"
 
@@ -34,8 +36,9 @@ inline constexpr std::string_view kFrontTokenHeader = "X-Triage-Front";
 class TlsFront {
  public:
   static constexpr int kMaxConnections = 64;
-  static constexpr std::chrono::seconds kHandshakeTimeout{10};
-  static constexpr std::chrono::seconds kIdleTimeout{30};
+  static constexpr std::chrono::seconds kHeadTimeout{10};
+  // A single read or write on a socket after the request line.
+  static constexpr std::chrono::seconds kIoTimeout{30};
 
   // Builds the TLS context; throws std::runtime_error naming the file that
   // could not be used (certificate, key, client CA).
@@ -58,9 +61,19 @@ class TlsFront {
   const std::string& token() const { return token_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  struct Conn {
+    std::thread thread;
+    int fd = -1;
+    Clock::time_point head_deadline;  // max(): the request line has been passed on
+  };
   void AcceptLoop();
-  void Serve(int fd);
-  void Untrack(int fd);
+  void Serve(uint64_t id, int fd);
+  void HeadDone(uint64_t id);
+  void Finish(uint64_t id, int fd);
+  // Joins the threads that have finished; cuts connections past their head
+  // deadline. Returns the time until the next deadline (at most 1 s).
+  std::chrono::milliseconds Housekeeping();
 
   SSL_CTX* ctx_ = nullptr;
   std::string token_;
@@ -70,8 +83,9 @@ class TlsFront {
   int backend_port_ = 0;
   std::thread acceptor_;
   std::mutex mu_;
-  std::condition_variable idle_;
-  std::set<int> open_fds_;  // client sockets of the running connection threads
+  std::map<uint64_t, Conn> conns_;   // running connection threads, by id
+  std::vector<uint64_t> finished_;   // ids whose thread is about to exit, to join
+  uint64_t next_id_ = 0;
   std::atomic<bool> stopping_{false};
 };
 

@@ -427,16 +427,6 @@ void WebServer::Start() {
   }
   const auto ports_bound = server_->getListeningPorts();
   port_ = ports_bound.empty() ? 0 : ports_bound.front();
-  if (front_) {
-    const auto colon = listen_.rfind(':');
-    std::string host = listen_.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    if (host == "0.0.0.0") host.clear();
-    const int backend = port_;
-    front_->Start(host, std::stoi(listen_.substr(colon + 1)), backend);
-    port_ = front_->port();
-    civet_port_ = backend;
-  }
 
   App& app = app_;
   // Every endpoint asks for the credentials of the web configuration, but
@@ -479,6 +469,15 @@ void WebServer::Start() {
     }
     Send(c, 200, "text/html; charset=utf-8", LandingPage(app), kPageHeaders);
   });
+  if (front_) {  // last: the first request it passes on finds every handler
+    const auto colon = listen_.rfind(':');
+    std::string host = listen_.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    if (host == "0.0.0.0") host.clear();
+    civet_port_ = port_;
+    front_->Start(host, std::stoi(listen_.substr(colon + 1)), civet_port_);
+    port_ = front_->port();
+  }
 }
 
 int WebServer::Stop(std::chrono::milliseconds drain) {

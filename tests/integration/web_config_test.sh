@@ -120,6 +120,18 @@ check "TLS: a client that does not know the CA gets no answer" \
   [ "$(status -u 'prometheus:correct horse' "$URL/metrics")" = 000 ]
 check "TLS: plain HTTP on the TLS port gets no answer" \
   [ "$(status -u 'prometheus:correct horse' "http://127.0.0.1:$EXP_PORT/metrics")" = 000 ]
+# 64 connections that never start a handshake fill every slot of the TLS
+# front; they are cut 10 s after their accept, and a real client gets in.
+idle_fds=()
+for _ in $(seq 64); do
+  exec {fd}<>"/dev/tcp/127.0.0.1/$EXP_PORT" && idle_fds+=("$fd")
+done
+t0=$(date +%s)
+code=$(status --max-time 25 --cacert ca.crt -u 'prometheus:correct horse' "$URL/-/ready")
+waited=$(($(date +%s) - t0))
+for fd in "${idle_fds[@]}"; do exec {fd}>&-; done
+check "TLS: a client gets in after 64 silent connections took every slot (200 after ${waited}s)" \
+  [ "$code" = 200 ]
 BACKEND=$(backend_port)
 if [ -n "$BACKEND" ]; then
   check "TLS: the loopback port behind the front refuses a request that skips TLS (403)" \
