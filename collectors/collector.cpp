@@ -16,6 +16,16 @@ std::string_view LayerName(Layer l) {
   return i < kLayerNames.size() ? kLayerNames[i] : std::string_view("unknown");
 }
 
+std::string Printable(std::string_view s, size_t max) {
+  std::string out;
+  for (char c : s.substr(0, max)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? '?' : c;
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
 bool ParseLayer(std::string_view s, Layer* out) {
   for (size_t i = 0; i < kLayerNames.size(); ++i) {
     if (kLayerNames[i] == s) {

@@ -21,6 +21,10 @@ enum class Layer { kLiveness = 0, kReadiness, kDependency, kTraffic, kTelemetry 
 std::string_view LayerName(Layer l);
 bool ParseLayer(std::string_view s, Layer* out);
 
+// A bounded, printable copy of text from a peer, for a debug line: control
+// characters become '?', and "..." marks a cut after `max` bytes.
+std::string Printable(std::string_view s, size_t max = 200);
+
 // Collects human-readable lines of one run for /probe?debug=true. Secrets
 // registered with AddSecret are replaced by <secret> in Text().
 class DebugLog {

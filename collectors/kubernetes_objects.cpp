@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "collectors/collector.h"
 #include "collectors/http_probe.h"
 
 namespace triage {
@@ -50,16 +51,6 @@ const json* ListItems(const json& j, std::string_view kind) {
   return items->is_array() ? items : nullptr;
 }
 
-// A short, printable excerpt of text from the server, for the debug log only.
-std::string Printable(std::string_view s, size_t max = 200) {
-  std::string out;
-  for (char c : s.substr(0, max)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? '?' : c;
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
 
 }  // namespace
 

@@ -24,16 +24,6 @@ constexpr size_t kDetailMax = 200;
 
 bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
-// Bounded, printable copy of text from a peer, for a debug line.
-std::string Printable(std::string_view s, size_t max = kDetailMax) {
-  std::string out;
-  for (char c : s.substr(0, max)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? '?' : c;
-  }
-  if (s.size() > max) out += "...";
-  return out;
-}
 
 struct ScrapeState : HttpRunState {
   bool up = false;       // the last fetch answered 2xx and parsed

@@ -28,11 +28,8 @@ Standard library only (and promtool, from the prometheus package).
 import argparse
 import os
 import re
-import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,8 +37,10 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 sys.path.insert(0, os.path.join(REPO, "bench"))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 sys.path.insert(0, HERE)
 import benchlib  # noqa: E402  (scrape and /proc readers)
+import driver  # noqa: E402
 import stack  # noqa: E402
 from hostile_server import HostileServers  # noqa: E402
 
@@ -331,9 +330,8 @@ def main(argv):
             print("unknown case(s): %s" % ", ".join(sorted(unknown)))
             return 2
 
-    workdir = tempfile.mkdtemp(prefix="triage_hostile.")
-    st = stack.Stack(workdir, pgid_file=args.pgid_file, log=print)
-    signal.signal(signal.SIGTERM, stack.raise_on_signal)
+    run = driver.Run("hostile", args.pgid_file)
+    st, workdir = run.stack, run.workdir
     servers = None
     results = []
     try:
@@ -345,13 +343,9 @@ def main(argv):
         for case in cases:
             res, _ = run_case(case, st, build, servers, sim_port, ca, workdir, baseline_rss)
             results.append(res)
-            print("%s: %s" % ("PASS" if not res.failures else "FAIL", case.name), flush=True)
-            for f in res.failures:
-                print("    " + f.replace("\n", "\n    "))
+            run.check(not res.failures, case.name, "\n".join(res.failures))
     except stack.StackError as e:
-        print("FAIL: set-up: %s" % e)
-        results.append(Result("set-up"))
-        results[-1].failures.append(str(e))
+        run.check(False, "set-up", e)
     finally:
         st.stop()
         if servers:
@@ -362,17 +356,11 @@ def main(argv):
     widths = [max(len(str(x)) for x in col) for col in zip(cols, *rows)]
     table = "\n".join("  ".join(str(x).ljust(w) for x, w in zip(row, widths)) for row in [cols] + rows)
     print(table)
-    os.makedirs(os.path.join(build, "artifacts"), exist_ok=True)
-    with open(os.path.join(build, "artifacts", "hostile-table.txt"), "w", encoding="utf-8") as f:
-        f.write(table + "\n")
-    failed = sum(1 for r in results if r.failures)
-    print("%d passed, %d failed" % (len(results) - failed, failed))
-    if not failed:
-        import shutil
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        print("kept %s" % workdir)
-    return 1 if failed else 0
+    driver.write_artifact(build, "hostile-table.txt", table + "\n")
+    # The baseline run counts as a check of its own.
+    run.check(not results or not results[0].failures, "baseline (healthy probes alone)",
+              "\n".join(results[0].failures) if results else "")
+    return run.finish()
 
 
 if __name__ == "__main__":

@@ -29,18 +29,17 @@ Standard library only.
 import argparse
 import base64
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(REPO, "scripts"))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 sys.path.insert(0, HERE)
+import driver  # noqa: E402
 import stack  # noqa: E402
 from hostile_server import HostileServers  # noqa: E402
 
@@ -102,19 +101,10 @@ def main(argv):
     args = ap.parse_args(argv)
     build = os.path.abspath(args.build)
     exporter_bin = os.path.join(build, "triage_exporter")
-    workdir = tempfile.mkdtemp(prefix="triage_secrets.")
-    st = stack.Stack(workdir, pgid_file=args.pgid_file, log=print)
-    signal.signal(signal.SIGTERM, stack.raise_on_signal)
+    run = driver.Run("secrets", args.pgid_file)
+    st, workdir, check = run.stack, run.workdir, run.check
     servers = HostileServers()
-    passed = failed = 0
     seen = {}  # what was collected: name -> text
-
-    def check(ok, name, detail=""):
-        nonlocal passed, failed
-        print("%s: %s%s" % ("PASS" if ok else "FAIL", name, "" if ok else "\n    " + str(detail)[:1500]),
-              flush=True)
-        passed += bool(ok)
-        failed += not ok
 
     def keep(name, data):
         seen[name] = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
@@ -235,12 +225,7 @@ def main(argv):
     finally:
         st.stop()
         servers.stop()
-    print("%d passed, %d failed" % (passed, failed))
-    if failed:
-        print("kept %s" % workdir)
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if failed else 0
+    return run.finish()
 
 
 if __name__ == "__main__":

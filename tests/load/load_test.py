@@ -32,7 +32,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -41,7 +40,9 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 sys.path.insert(0, os.path.join(REPO, "bench"))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 import benchlib  # noqa: E402  (/proc readers)
+import driver  # noqa: E402
 import stack  # noqa: E402
 
 SCRAPERS = 64
@@ -137,18 +138,9 @@ def main(argv):
     ap.add_argument("--probes", type=int, default=10000)
     args = ap.parse_args(argv)
     build = os.path.abspath(args.build)
-    workdir = tempfile.mkdtemp(prefix="triage_load.")
-    st = stack.Stack(workdir, pgid_file=args.pgid_file, log=print)
-    signal.signal(signal.SIGTERM, stack.raise_on_signal)
-    passed = failed = 0
+    run = driver.Run("load", args.pgid_file)
+    st, workdir, check = run.stack, run.workdir, run.check
     report = []
-
-    def check(ok, name, detail=""):
-        nonlocal passed, failed
-        print("%s: %s%s" % ("PASS" if ok else "FAIL", name, "" if ok else "\n    " + str(detail)[:2000]),
-              flush=True)
-        passed += bool(ok)
-        failed += not ok
 
     checker = None
     try:
@@ -244,15 +236,8 @@ def main(argv):
     for line in report:
         print(line)
     if report:
-        os.makedirs(os.path.join(build, "artifacts"), exist_ok=True)
-        with open(os.path.join(build, "artifacts", "load-report.txt"), "w", encoding="utf-8") as f:
-            f.write("\n".join(report) + "\n")
-    print("%d passed, %d failed" % (passed, failed))
-    if not failed:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        print("kept %s" % workdir)
-    return 1 if failed else 0
+        driver.write_artifact(build, "load-report.txt", "\n".join(report) + "\n")
+    return run.finish()
 
 
 if __name__ == "__main__":

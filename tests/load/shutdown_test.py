@@ -20,7 +20,6 @@ import re
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import time
 
@@ -28,7 +27,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(REPO, "scripts"))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 sys.path.insert(0, os.path.join(REPO, "tests", "hostile"))
+import driver  # noqa: E402
 import stack  # noqa: E402
 from hostile_server import HostileServers  # noqa: E402
 
@@ -109,17 +110,9 @@ def main(argv):
     ap.add_argument("--pgid-file")
     args = ap.parse_args(argv)
     build = os.path.abspath(args.build)
-    workdir = tempfile.mkdtemp(prefix="triage_shutdown.")
-    st = stack.Stack(workdir, pgid_file=args.pgid_file, log=print)
-    signal.signal(signal.SIGTERM, stack.raise_on_signal)
+    run = driver.Run("shutdown", args.pgid_file)
+    st, workdir, check = run.stack, run.workdir, run.check
     servers = HostileServers()
-    passed = failed = 0
-
-    def check(ok, name, detail=""):
-        nonlocal passed, failed
-        print("%s: %s%s" % ("PASS" if ok else "FAIL", name, "" if ok else "\n    " + str(detail)))
-        passed += bool(ok)
-        failed += not ok
 
     try:
         cfg = os.path.join(workdir, "exporter.yaml")
@@ -177,11 +170,7 @@ def main(argv):
     finally:
         st.stop()
         servers.stop()
-    print("%d passed, %d failed" % (passed, failed))
-    if not failed:
-        import shutil
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if failed else 0
+    return run.finish()
 
 
 if __name__ == "__main__":
