@@ -20,19 +20,7 @@ namespace {
 bool ConnectOnce(const std::string& host, int port, bool* connected) {
   sockaddr_storage addr{};
   socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v4;
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v6;
-  } else {
-    return false;
-  }
+  if (host.empty() || !NumericSockaddr(host, port, &addr, &len)) return false;
   *connected = false;
   const int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return true;
@@ -67,6 +55,26 @@ bool PokeListener(const std::string& listen_address, int port) {
 }
 
 }  // namespace
+
+bool NumericSockaddr(const std::string& host, int port, sockaddr_storage* addr, socklen_t* len) {
+  *addr = sockaddr_storage{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(addr);
+  if (host.empty() || inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    if (host.empty()) v4->sin_addr.s_addr = htonl(INADDR_ANY);
+    *len = sizeof *v4;
+    return true;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    *len = sizeof *v6;
+    return true;
+  }
+  return false;
+}
 
 void CloseCivetServer(CivetServer& server, const std::string& listen_address, int port) {
   // One poke could land before the master thread is back in poll(), so the

@@ -9,11 +9,17 @@
 // at once; CloseCivetServer makes such connections while close() waits.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <string>
 
 class CivetServer;
 
 namespace triage {
+
+// Fills `addr` for a numeric IPv4 or IPv6 `host` (no brackets) and `port`;
+// an empty host is every IPv4 address. False when host is not numeric.
+bool NumericSockaddr(const std::string& host, int port, sockaddr_storage* addr, socklen_t* len);
 
 // Calls server.close() and, on a helper thread, connects to the listening
 // socket every 20 ms until close() returns. `listen_address` is "host:port"

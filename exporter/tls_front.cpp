@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "exporter/civet_stop.h"
 #include "exporter/log.h"
 
 namespace triage {
@@ -132,20 +133,11 @@ void TlsFront::Start(const std::string& host, int port, int backend_port) {
   backend_port_ = backend_port;
   sockaddr_storage addr{};
   socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (host.empty() || inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<uint16_t>(port));
-    if (host.empty()) v4->sin_addr.s_addr = htonl(INADDR_ANY);
-    len = sizeof *v4;
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<uint16_t>(port));
-    len = sizeof *v6;
-  } else {
+  if (!NumericSockaddr(host, port, &addr, &len)) {
     throw std::runtime_error("TLS needs a numeric listen address, got host \"" + host + "\"");
   }
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
   listen_fd_ = socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int one = 1;
   if (listen_fd_ >= 0) setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
