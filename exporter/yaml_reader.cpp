@@ -10,7 +10,12 @@
 #include <limits>
 #include <exception>
 #include <map>
+#include <optional>
+#include <sstream>
 #include <thread>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 namespace triage {
 namespace {
@@ -168,8 +173,66 @@ std::string ReadConfigText(const std::string& path) {
   return text;
 }
 
+namespace {
+
+// Takes the events of one document without building it: whether it holds
+// anything, and where that starts.
+class DocumentContent : public YAML::EventHandler {
+ public:
+  bool found = false;
+  YAML::Mark first;
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Note(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override {
+    Note(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Note(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Note(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Note(const YAML::Mark& m) {
+    if (!found) first = m;
+    found = true;
+  }
+};
+
+// yaml-cpp 0.7's LoadAll never returns on some inputs (a lone ","): its
+// parser keeps handing out empty documents, and the list of them grows until
+// memory runs out. So the first document is loaded alone, and at most this
+// many documents after it are looked at, without building them.
+constexpr int kMaxDocumentsLookedAt = 16;
+
+// A document after the first begins at a line starting with "---" or "..."
+// (a document marker); without one the second look is skipped.
+bool HasDocumentMarker(std::string_view text) {
+  for (size_t pos = 0; pos < text.size();) {
+    const std::string_view line = text.substr(pos, 3);
+    const bool ends = pos + 3 == text.size() ||
+                      std::string_view(" \t\r\n").find(text[pos + 3]) != std::string_view::npos;
+    if ((line == "---" || line == "...") && ends) return true;
+    const size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
 YAML::Node ParseSingleYamlDocument(const std::string& text, const std::string& file) {
-  std::vector<YAML::Node> docs;
+  YAML::Node root;
+  std::optional<YAML::Mark> second;  // where a later document with content starts
   try {
     // The tree of a large configuration takes several KiB per probe, far
     // more than the probes built from it. Built on a thread of its own, it
@@ -179,7 +242,20 @@ YAML::Node ParseSingleYamlDocument(const std::string& text, const std::string& f
     std::exception_ptr error;
     std::thread([&] {
       try {
-        docs = YAML::LoadAll(text);
+        root = YAML::Load(text);
+        if (!HasDocumentMarker(text)) return;
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        DocumentContent skip;
+        parser.HandleNextDocument(skip);  // the first document, loaded above
+        for (int i = 0; i < kMaxDocumentsLookedAt; ++i) {
+          DocumentContent doc;
+          if (!parser.HandleNextDocument(doc)) break;
+          if (doc.found) {
+            second = doc.first;
+            break;
+          }
+        }
       } catch (...) {
         error = std::current_exception();
       }
@@ -191,14 +267,11 @@ YAML::Node ParseSingleYamlDocument(const std::string& text, const std::string& f
         "invalid YAML: " + e.msg +
             "; expected well-formed YAML (check the indentation, colons and quotes near here)"));
   }
-  for (size_t i = 1; i < docs.size(); ++i) {
-    if (docs[i].IsDefined() && !docs[i].IsNull()) {
-      throw ConfigError(FormatConfigError(
-          file, docs[i].Mark(),
-          "a second YAML document starts here; expected a single document per file"));
-    }
+  if (second) {
+    throw ConfigError(FormatConfigError(
+        file, *second, "a second YAML document starts here; expected a single document per file"));
   }
-  return docs.empty() ? YAML::Node() : docs.front();
+  return root;
 }
 
 std::string FormatConfigError(const std::string& file, const YAML::Mark& mark,

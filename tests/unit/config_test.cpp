@@ -114,6 +114,25 @@ TEST(ConfigTest, GlobalDefaultsApplyWhenGlobalIsAbsent) {
 
 // --- one test per error class -------------------------------------------------
 
+// yaml-cpp 0.7's LoadAll never returns on a lone "," (it allocates until
+// memory runs out, found by tests/fuzz): the loader must refuse it at once.
+TEST(ConfigTest, LoneCommaIsRefusedNotEndless) {
+  for (const char* text : {",", ",can\xb0Lok", ",\n,\n"}) {
+    const std::string message = LoadStringError(text);
+    EXPECT_NE(message.find("inline.yaml"), std::string::npos) << message;
+  }
+}
+
+TEST(ConfigTest, SecondDocumentIsRefusedWhereItStarts) {
+  const std::string one = "services:\n  - name: a\n    probes:\n"
+                          "      - {name: p, kind: tcp, layer: dependency, address: \"127.0.0.1:1\"}\n";
+  const std::string message = LoadStringError(one + "---\n---\nservices: []\n");
+  EXPECT_NE(message.find("inline.yaml:7:1: a second YAML document starts here"), std::string::npos)
+      << message;
+  // Empty documents after the first are allowed, as before.
+  EXPECT_NO_THROW(LoadConfigString(one + "---\n---\n", "inline.yaml"));
+}
+
 TEST(ConfigTest, UnknownTopLevelKey) {
   ExpectErrorAt("unknown_top_key.yaml", "3:1",
                 {"unknown key \"service\" in the top level", "did you mean \"services\"",
