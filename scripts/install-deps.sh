@@ -16,6 +16,7 @@ PACKAGES=(
   prometheus prometheus-alertmanager
   python3 python3-yaml
   wrk  # 64 concurrent scrapers in the load test (tests/load)
+  iproute2  # ss: the web configuration test finds the port behind the TLS front
   chromium fonts-dejavu-core  # headless screenshots of the runbook pages (integration test)
 )
 for arg in "$@"; do
