@@ -218,9 +218,12 @@ constexpr int kMaxDocumentsLookedAt = 16;
 bool HasDocumentMarker(std::string_view text) {
   for (size_t pos = 0; pos < text.size();) {
     const std::string_view line = text.substr(pos, 3);
-    const bool ends = pos + 3 == text.size() ||
-                      std::string_view(" \t\r\n").find(text[pos + 3]) != std::string_view::npos;
-    if ((line == "---" || line == "...") && ends) return true;
+    if (line == "---" || line == "...") {
+      if (pos + 3 == text.size() ||
+          std::string_view(" \t\r\n").find(text[pos + 3]) != std::string_view::npos) {
+        return true;
+      }
+    }
     const size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) break;
     pos = nl + 1;
