@@ -36,6 +36,9 @@ void App::Start() {
   ready_ = true;
   LogInfo("started", {{"config", options_.config_file},
                       {"probes", std::to_string(cfg->probes.size())},
+                      {"shard", std::to_string(options_.shard.index) + "/" +
+                                    std::to_string(options_.shard.count)},
+                      {"shard_probes", std::to_string(config()->probes.size())},
                       {"address", web_->address()},
                       {"auth", web_config && web_config->RequiresAuth() ? "true" : "false"},
                       {"tls", web_config && web_config->tls ? "true" : "false"}});
@@ -55,6 +58,16 @@ void App::Stop() {
 }
 
 void App::ApplyConfig(std::shared_ptr<const Config> cfg) {
+  self_.probes_configured->Set(static_cast<double>(cfg->probes.size()));
+  if (options_.shard.count > 1) {
+    // The rest of the exporter sees only this shard's probes.
+    auto own = std::make_shared<Config>(*cfg);
+    own->probes.clear();
+    for (const auto& p : cfg->probes) {
+      if (options_.shard.Owns(p->common().service, p->common().name)) own->probes.push_back(p);
+    }
+    cfg = std::move(own);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     config_ = cfg;
@@ -81,7 +94,8 @@ bool App::Reload(std::string* error) {
   self_.reload_successful->Set(1);
   self_.reload_success_timestamp->Set(WallNow());
   LogInfo("config reloaded", {{"config", options_.config_file},
-                              {"probes", std::to_string(cfg->probes.size())}});
+                              {"probes", std::to_string(cfg->probes.size())},
+                              {"shard_probes", std::to_string(config()->probes.size())}});
   return true;
 }
 

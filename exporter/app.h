@@ -12,6 +12,7 @@
 #include "exporter/probe_table.h"
 #include "exporter/scheduler.h"
 #include "exporter/self_metrics.h"
+#include "exporter/shard.h"
 
 namespace triage {
 
@@ -21,6 +22,7 @@ struct AppOptions {
   std::string config_file;
   std::string listen_address = ":9479";
   std::string web_config_file = {};  // --web.config.file; empty: plain HTTP, no authentication
+  Shard shard = {};                  // --shard.index, --shard.count: the probes this replica runs
 };
 
 class App {

@@ -4,7 +4,10 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -25,9 +28,14 @@ Flags:
   --config.file=PATH          configuration file (default: triage_exporter.yml)
   --config.check              validate the configuration, print the result, exit 0 or 1
   --web.listen-address=ADDR   address to serve on (default: :9479)
-  --web.config.file=PATH      authentication of the endpoints (exporter-toolkit format:
-                              basic_auth_users with bcrypt hashes; and bearer_token_file);
-                              every endpoint but /-/healthy asks for it
+  --web.config.file=PATH      TLS and authentication of the endpoints (exporter-toolkit
+                              format: tls_server_config, basic_auth_users with bcrypt
+                              hashes; and bearer_token_file); every endpoint but
+                              /-/healthy asks for the credentials
+  --shard.count=N             replicas sharing the configuration (default: 1)
+  --shard.index=I             the shard this replica runs, 0..N-1, or "hostname" for
+                              the number after the last '-' of the host name, as in a
+                              StatefulSet (default: 0)
   --log.level=LEVEL           debug, info, warn or error (default: info)
   --log.format=FORMAT         logfmt or json (default: logfmt)
   --version                   print the version and exit
@@ -44,6 +52,8 @@ struct Flags {
   std::string web_config_file;
   std::string log_level = "info";
   std::string log_format = "logfmt";
+  std::string shard_index = "0";
+  std::string shard_count = "1";
 };
 
 // Accepts --name=value and --name value. Returns false (after printing why) on bad input.
@@ -54,6 +64,8 @@ bool ParseFlags(int argc, char** argv, Flags* f, int* exit_code) {
       {"--web.config.file", &f->web_config_file},
       {"--log.level", &f->log_level},
       {"--log.format", &f->log_format},
+      {"--shard.index", &f->shard_index},
+      {"--shard.count", &f->shard_count},
   };
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -145,7 +157,16 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  triage::App app({flags.config_file, flags.listen, flags.web_config_file});
+  triage::Shard shard;
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  const std::string host_env = std::getenv("HOSTNAME") ? std::getenv("HOSTNAME") : host;
+  if (const std::string err = triage::ParseShard(flags.shard_index, flags.shard_count, host_env, &shard);
+      !err.empty()) {
+    std::fprintf(stderr, "triage_exporter: %s\n", err.c_str());
+    return 2;
+  }
+  triage::App app({flags.config_file, flags.listen, flags.web_config_file, shard});
   try {
     app.Start();
   } catch (const triage::ConfigError& e) {

@@ -327,7 +327,7 @@ void Scheduler::DoApply(std::vector<std::shared_ptr<const ProbeSpec>> probes, in
   // Room for a kept-alive connection per run in flight; no more idle sockets than that.
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(max_in_flight_));
   table_->Reset(std::move(entries));
-  self_->probes_configured->Set(static_cast<double>(slots_.size()));
+  self_->shard_probes->Set(static_cast<double>(slots_.size()));
 }
 
 void Scheduler::DoRunNow(Command& c) {

@@ -104,9 +104,14 @@ SelfMetrics::SelfMetrics() : registry_(std::make_shared<prometheus::Registry>())
                         .Add({});
   probes_configured = &BuildGauge()
                            .Name("triage_exporter_probes_configured")
-                           .Help("Probes in the running configuration.")
+                           .Help("Probes in the running configuration, of every shard.")
                            .Register(r)
                            .Add({});
+  shard_probes = &BuildGauge()
+                      .Name("triage_exporter_shard_probes")
+                      .Help("Probes this replica runs: those of its shard (all without sharding).")
+                      .Register(r)
+                      .Add({});
   probes_in_flight = &BuildGauge()
                           .Name("triage_exporter_probes_in_flight")
                           .Help("Probe runs started and not yet finished.")

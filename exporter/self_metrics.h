@@ -21,6 +21,7 @@ class SelfMetrics {
   prometheus::Gauge* reload_success_timestamp;  // ..._config_last_reload_success_timestamp_seconds
   prometheus::Counter* reloads_failed;          // triage_exporter_config_reloads_failed_total
   prometheus::Gauge* probes_configured;         // triage_exporter_probes_configured
+  prometheus::Gauge* shard_probes;              // triage_exporter_shard_probes
   prometheus::Gauge* probes_in_flight;          // triage_exporter_probes_in_flight
   prometheus::Histogram* schedule_lag;          // triage_exporter_schedule_lag_seconds
   prometheus::Counter* missed_still_running;    // triage_exporter_missed_runs_total{reason="still_running"}

@@ -681,7 +681,7 @@ TEST(SchedulerTest, ReloadKeepsSameProbesAndResetsChangedOnes) {
             Runs(text, "pk"))
       << text;
   EXPECT_EQ(text.find(L("service", "gone")), std::string::npos) << text;
-  EXPECT_EQ(rig.self().probes_configured->Value(), 2.0);
+  EXPECT_EQ(rig.self().shard_probes->Value(), 2.0);
 }
 
 // ---- 11. RunNow ------------------------------------------------------------------------------------------------

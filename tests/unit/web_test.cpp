@@ -694,12 +694,13 @@ TEST(WebReloadTest, GoodReloadAddsProbeKeepsCountersAndMovesTimestamp) {
             ts0);
   // The scheduler applies the new probe set on its own thread, so the reply
   // may come a moment before the table changes. Once it has changed (the
-  // table is replaced before probes_configured is set), the unchanged probe
-  // still shows at least its old counts: it was not reset to zero...
+  // table is replaced before shard_probes is set), the unchanged probe still
+  // shows at least its old counts: it was not reset to zero...
   m = env.WaitMetrics([](const std::string& t) {
-    return SampleValue(t, "triage_exporter_probes_configured") == 6.0;
+    return SampleValue(t, "triage_exporter_shard_probes") == 6.0;
   });
-  ASSERT_EQ(SampleValue(m, "triage_exporter_probes_configured"), 6.0);
+  ASSERT_EQ(SampleValue(m, "triage_exporter_shard_probes"), 6.0);
+  EXPECT_EQ(SampleValue(m, "triage_exporter_probes_configured"), 6.0);
   EXPECT_GE(Runs(m, "web", "health"), before) << m;
   // ...the new probe shows up, and the old counters keep growing from there.
   m = env.WaitMetrics([&](const std::string& t) {
