@@ -430,9 +430,11 @@ void WebServer::Start() {
 
   App& app = app_;
   // Every endpoint asks for the credentials of the web configuration, but
-  // /-/healthy: a liveness check knows none.
+  // /-/healthy and /-/ready: a kubelet's liveness and readiness checks know
+  // none, and each answers one bit.
   auto add = [&](const char* uri, Handler::Fn get, Handler::Fn post = nullptr) {
-    WebAuth* auth = std::strcmp(uri, "/-/healthy$") == 0 ? nullptr : auth_.get();
+    const bool open = std::strcmp(uri, "/-/healthy$") == 0 || std::strcmp(uri, "/-/ready$") == 0;
+    WebAuth* auth = open ? nullptr : auth_.get();
     handlers_.push_back(std::make_unique<Handler>(&gate_, auth, std::move(get), std::move(post)));
     server_->addHandler(uri, handlers_.back().get());
   };

@@ -2,7 +2,7 @@
 // endpoints, in the format Prometheus exporters share (exporter-toolkit's
 // tls_server_config and basic_auth_users with bcrypt hashes), plus
 // bearer_token_file for scrapers that send a bearer token. Every endpoint
-// but /-/healthy asks for the credentials. tls_server_config is read and
+// but /-/healthy and /-/ready asks for the credentials. tls_server_config is read and
 // checked here and served by TlsFront (tls_front.h).
 #pragma once
 

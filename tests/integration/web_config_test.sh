@@ -82,7 +82,8 @@ check "the answer holds the probe's series" \
 check "/metrics with the bearer token is 200" [ "$(status -H "Authorization: Bearer $TOKEN" "$URL/metrics")" = 200 ]
 check "/metrics with another bearer token is 401" [ "$(status -H "Authorization: Bearer ${TOKEN}x" "$URL/metrics")" = 401 ]
 check "/-/healthy needs no credentials" [ "$(status "$URL/-/healthy")" = 200 ]
-for path in /-/ready / "/probe?service=self&probe=closed" /runbooks/ "/api/v1/triage?service=self"; do
+check "/-/ready needs no credentials (a kubelet's readiness check has none)" [ "$(status "$URL/-/ready")" = 200 ]
+for path in / "/probe?service=self&probe=closed" /runbooks/ "/api/v1/triage?service=self"; do
   check "$path without credentials is 401" [ "$(status "$URL$path")" = 401 ]
 done
 check "POST /-/reload without credentials is 401" [ "$(status -X POST "$URL/-/reload")" = 401 ]
