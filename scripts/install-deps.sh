@@ -18,7 +18,14 @@ PACKAGES=(
   wrk  # 64 concurrent scrapers in the load test (tests/load)
   iproute2  # ss: the web configuration test finds the port behind the TLS front
   chromium fonts-dejavu-core  # headless screenshots of the runbook pages (integration test)
+  systemd  # systemd-analyze: the unit's security rating (tests/deploy/install_test)
 )
+# kubectl kustomize builds the Kubernetes manifests (tests/deploy). Debian's
+# kubernetes-client ships kubectl; a kubectl from another package (a newer one)
+# serves as well, and would clash with it on /usr/bin/kubectl.
+if ! command -v kubectl >/dev/null 2>&1; then
+  PACKAGES+=(kubernetes-client)
+fi
 for arg in "$@"; do
   case $arg in
     --bench) PACKAGES+=(nginx-light prometheus-blackbox-exporter) ;;
