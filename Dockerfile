@@ -27,7 +27,10 @@ RUN apt-get update \
       libcmark-gfm0.29.0.gfm.6 libcmark-gfm-extensions0.29.0.gfm.6 libssl3 zlib1g libcrypt1 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /stage/usr/ /usr/
+# A configuration to start with (the demo's: it probes loopback, so mount your
+# own over /etc/triage_exporter/config/, as deploy/kubernetes does).
 COPY examples/demo.yaml /etc/triage_exporter/config/config.yaml
+COPY examples/demo.token /etc/triage_exporter/config/demo.token
 USER 65534:65534
 EXPOSE 9479
 ENTRYPOINT ["/usr/bin/triage_exporter"]

@@ -39,6 +39,14 @@ check "the installed exporter prints its version" \
   bash -c "'$STAGE/usr/bin/triage_exporter' --version | grep -q '^triage_exporter'"
 check "an installed example passes --config.check" \
   "$STAGE/usr/bin/triage_exporter" --config.file="$DOC/examples/demo.yaml" --config.check
+# The unit's header: the api-server example as /etc/triage_exporter/config.yaml,
+# its secrets/ beside it.
+ETC=$TMP/etc/triage_exporter
+mkdir -p "$ETC" && cp "$DOC/examples/api-server.yaml" "$ETC/config.yaml" && cp -r "$DOC/examples/secrets" "$ETC/"
+check "the configuration the unit's header sets up passes --config.check" \
+  "$STAGE/usr/bin/triage_exporter" --config.file="$ETC/config.yaml" --config.check
+check "install_manifest.txt lists the systemd unit" \
+  grep -qx '/usr/lib/systemd/system/triage_exporter.service' "$BUILD/install_manifest.txt"
 check "the installed triage_rulegen regenerates the pack with another runbook base URL" \
   bash -c "'$STAGE/usr/bin/triage_rulegen' generate --catalog '$SHARE/rules/catalog.yaml' \
     --runbooks '$SHARE/runbooks' --out '$TMP/alerts' --tests '$TMP/tests' \
@@ -59,7 +67,10 @@ def apt(stage):
     m = re.search(r"--no-install-recommends(.*?)&&", stage, flags=re.S)
     return set(m.group(1).replace("\\", " ").split()) if m else set()
 build, runtime = apt(stages[0]), apt(stages[1])
-deps = set(re.findall(r"[a-z0-9][a-z0-9.+-]+", open("scripts/install-deps.sh").read()))
+# The entries of install-deps.sh's PACKAGES=( ... ) and PACKAGES+=( ... ), comments left out.
+deps = set()
+for block in re.findall(r"PACKAGES\+?=\(([^)]*)\)", open("scripts/install-deps.sh").read()):
+    deps |= set(re.sub(r"#[^\n]*", "", block).split())
 extra = sorted(p for p in build if p not in deps and p not in ("git",))
 needed = re.findall(r"NEEDED\).*\[(.+)\]", subprocess.run(["readelf", "-d", sys.argv[1]],
                     capture_output=True, text=True).stdout)
@@ -95,6 +106,7 @@ fi
 
 # ExecStart and ExecReload, for real: the unit's command line with the
 # configuration moved to a temporary file and a loopback port added ($ARGS).
+# Not under the unit's sandbox: no systemd runs as PID 1 here.
 cat >"$TMP/config.yaml" <<'YAML'
 global: {interval: 1s, timeout: 500ms}
 services:

@@ -18,8 +18,12 @@
    allowed calls to triage_simulator's Kubernetes API (real object shapes).
    The probes must succeed, every call must be allowed, and every granted
    verb must be used: the Role holds what the collector calls and no more.
-   In the config the in-cluster defaults (service account token and CA, the
-   kubernetes.default.svc address) point at the stand-in; nothing else moves.
+   What a test cannot give a process on this machine is written into the
+   config instead: kubernetes.default.svc becomes the stand-in's loopback
+   address, the service account's token and CA paths point where the test put
+   them, and a kubernetes_pvc probe without api_server gets these three
+   explicitly (the values it would take from KUBERNETES_SERVICE_HOST/PORT and
+   the fixed service account paths in a pod). Nothing else moves.
 
 Usage: manifests_test.py --build BUILD [--pgid-file FILE] (tests/deploy/manifests_test.sh)
 """
@@ -151,6 +155,9 @@ def check_static(run, label, variant, docs, single_docs):
     ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
     run.check(subset(w["spec"]["selector"]["matchLabels"], pod_labels),
               tag + " the %s's selector matches its pod labels" % w["kind"])
+    if w["kind"] == "Deployment":
+        run.check(w["spec"].get("replicas") == 1 and w["spec"].get("strategy", {}).get("type") == "Recreate",
+                  tag + " one replica, also during a rollout (strategy Recreate)", w["spec"].get("strategy"))
 
     svc = one(docs, "Service", "triage-exporter")
     run.check(subset(svc["spec"]["selector"], pod_labels), tag + " the Service's selector matches the pod labels",
@@ -169,6 +176,8 @@ def check_static(run, label, variant, docs, single_docs):
               tag + " every ServiceMonitor endpoint names a Service port", eps)
     run.check(all(e.get("honorLabels") is True for e in eps),
               tag + " the ServiceMonitor keeps the exporter's own service label (honorLabels)")
+    run.check(all({"action": "labeldrop", "regex": "service"} in e.get("relabelings", []) for e in eps),
+              tag + " the ServiceMonitor drops the Operator's service target label")
 
     np_ = one(docs, "NetworkPolicy")
     run.check(subset(np_["spec"]["podSelector"]["matchLabels"], pod_labels),
@@ -186,6 +195,8 @@ def check_static(run, label, variant, docs, single_docs):
     csc = c.get("securityContext", {})
     run.check(sc.get("runAsNonRoot") is True and sc.get("runAsUser", 0) != 0,
               tag + " the pod runs as a user other than root", sc)
+    run.check(sc.get("seccompProfile", {}).get("type") == "RuntimeDefault",
+              tag + " the pod runs under the runtime's default seccomp profile", sc)
     run.check(csc.get("readOnlyRootFilesystem") is True and csc.get("allowPrivilegeEscalation") is False and
               csc.get("capabilities", {}).get("drop") == ["ALL"],
               tag + " read-only root filesystem, no privilege escalation, no capabilities", csc)
@@ -366,10 +377,13 @@ class ApiStandIn:
 
             def do_GET(self):
                 u = urllib.parse.urlsplit(self.path)
-                if u.path in ("/livez", "/readyz"):
-                    return self.answer(200, "ok", "text/plain")
+                # Anonymous requests are refused, as in a cluster with
+                # --anonymous-auth=false; /livez and /readyz are open to any
+                # authenticated client (system:public-info-viewer).
                 if self.headers.get("Authorization") != "Bearer " + outer.sa_token:
                     return self.status(401, "Unauthorized", "Unauthorized")
+                if u.path in ("/livez", "/readyz"):
+                    return self.answer(200, "ok", "text/plain")
                 attrs = request_attributes("GET", u.path, urllib.parse.parse_qs(u.query))
                 if attrs is None:
                     return self.status(403, "Forbidden", "non-resource URL %s not allowed" % u.path)
@@ -407,7 +421,8 @@ def free_port():
 
 
 def materialize(docs, w, root, secret_values, api):
-    """Writes the pod's volumes under root as the kubelet mounts them;
+    """Writes the pod's volumes under root as the kubelet mounts them, and the
+    service account's token and CA;
     returns a function mapping a path in the pod to one on this machine."""
     c = container(w)
     vols = {v["name"]: v for v in w["spec"]["template"]["spec"].get("volumes", [])}
