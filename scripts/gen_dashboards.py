@@ -38,6 +38,8 @@ import json
 import os
 import sys
 
+import generated_files
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
@@ -908,34 +910,9 @@ def main():
     if not args.runbook_base.endswith("/"):
         ap.error("--runbook-base must end with /")
     files = build(args.index, args.runbook_base)
-    if args.check:
-        stale = []
-        for name, text in sorted(files.items()):
-            path = os.path.join(args.out, name)
-            try:
-                with open(path, encoding="utf-8") as f:
-                    current = f.read()
-            except OSError as e:
-                stale.append("%s: cannot read (%s)" % (path, e.strerror))
-                continue
-            if current != text:
-                stale.append("%s: differs from the generator's output" % path)
-        for s in stale:
-            print("stale: " + s)
-        if stale:
-            print("run: python3 scripts/gen_dashboards.py   (after changing the generator or "
-                  "alerts/index.json)")
-            return 1
-        print("dashboards up to date: " + ", ".join(sorted(files)))
-        return 0
-    os.makedirs(args.out, exist_ok=True)
-    for name, text in sorted(files.items()):
-        path = os.path.join(args.out, name)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        print("wrote " + path)
-    return 0
-
+    return generated_files.write_or_check(
+        {os.path.join(args.out, name): text for name, text in files.items()}, args.check, "dashboards",
+        "python3 scripts/gen_dashboards.py   (after changing the generator or alerts/index.json)")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,6 +24,8 @@ import argparse
 import os
 import sys
 
+import generated_files
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join("deploy", "kubernetes", "common")
 RULE_SOURCE = os.path.join("alerts", "triage.prometheusrule.yaml")
@@ -107,29 +109,9 @@ def main():
     args = ap.parse_args()
 
     files = build(args.root)
-    if args.check:
-        stale = []
-        for rel, text in sorted(files.items()):
-            try:
-                current = read(args.root, rel)
-            except OSError as e:
-                stale.append("%s: cannot read (%s)" % (rel, e.strerror))
-                continue
-            if current != text:
-                stale.append("%s: differs from the generator's output" % rel)
-        for s in stale:
-            print("stale: " + s)
-        if stale:
-            print("run: python3 scripts/gen_deploy.py   (after alerts/ or dashboards/ changed)")
-            return 1
-        print("deploy/kubernetes up to date: " + ", ".join(sorted(files)))
-        return 0
-    for rel, text in sorted(files.items()):
-        with open(os.path.join(args.root, rel), "w", encoding="utf-8") as f:
-            f.write(text)
-        print("wrote " + rel)
-    return 0
-
+    return generated_files.write_or_check(
+        {os.path.join(args.root, rel): text for rel, text in files.items()}, args.check, "deploy/kubernetes",
+        "python3 scripts/gen_deploy.py   (after alerts/ or dashboards/ changed)")
 
 if __name__ == "__main__":
     sys.exit(main())
