@@ -29,7 +29,6 @@ Usage: manifests_test.py --build BUILD [--pgid-file FILE] (tests/deploy/manifest
 """
 
 import argparse
-import base64
 import copy
 import http.client
 import http.server
@@ -63,6 +62,8 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 import gen_deploy  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "bench"))
+import benchlib  # noqa: E402  (the exposition parser)
 
 
 def kustomizers():
@@ -117,7 +118,7 @@ def flag(args, name):
     return None
 
 
-def mounted_file(docs, w, path):
+def mounted_file(w, path):
     """(volume, key) of the file at path inside the pod, from the workload's
     volumeMounts; None when no mount holds it."""
     c = container(w)
@@ -225,7 +226,7 @@ def check_static(run, label, variant, docs, single_docs):
         path = flag(c.get("args", []), f)
         if path is None:
             continue
-        hit = mounted_file(docs, w, path)
+        hit = mounted_file(w, path)
         run.check(hit and "configMap" in hit[0] and hit[1] in configmap_data(docs, hit[0]["configMap"]["name"]),
                   tag + " %s (%s) is a key of the mounted ConfigMap" % (f, path))
 
@@ -262,11 +263,11 @@ def check_static(run, label, variant, docs, single_docs):
     web_path = flag(c.get("args", []), "--web.config.file")
     web = {}
     if web_path:
-        vol, key = mounted_file(docs, w, web_path)
+        vol, key = mounted_file(w, web_path)
         web = yaml.safe_load(configmap_data(docs, vol["configMap"]["name"])[key]) or {}
     auth = [e.get("authorization") for e in eps]
     if web.get("bearer_token_file"):
-        hit = mounted_file(docs, w, web["bearer_token_file"])
+        hit = mounted_file(w, web["bearer_token_file"])
         ok = hit and "secret" in hit[0] and all(
             a and a.get("type") == "Bearer" and
             a.get("credentials") == {"name": hit[0]["secret"]["secretName"], "key": hit[1]} for a in auth)
@@ -342,8 +343,8 @@ def allows(rules, attrs):
         if (verb in rule.get("verbs", []) or "*" in rule.get("verbs", [])) and \
                 (group in rule.get("apiGroups", []) or "*" in rule.get("apiGroups", [])) and \
                 (resource in rule.get("resources", []) or "*" in rule.get("resources", [])):
-            return (scope, json.dumps(rule, sort_keys=True))
-    return None
+            return True
+    return False
 
 
 class ApiStandIn:
@@ -354,7 +355,7 @@ class ApiStandIn:
     def __init__(self, rules, sa_token, sim_port, sim_token, sim_ns, cert, key):
         self.rules, self.sa_token = rules, sa_token
         self.sim_port, self.sim_token, self.sim_ns = sim_port, sim_token, sim_ns
-        self.calls = []  # (attrs, granted rule or None)
+        self.calls = []  # (attrs, allowed)
         self.lock = threading.Lock()
         outer = self
 
@@ -453,18 +454,16 @@ def pod_config(docs, w, to_local, api_port):
     api = "https://127.0.0.1:%d" % api_port
     for svc in cfg["services"]:
         for p in svc["probes"]:
-            for key in ("url",):
-                if key in p:
-                    p[key] = p[key].replace("https://kubernetes.default.svc", api)
+            if "url" in p:
+                p["url"] = p["url"].replace("https://kubernetes.default.svc", api)
             if p.get("tls_config", {}).get("ca_file", "").startswith(SA_DIR):
                 p["tls_config"]["ca_file"] = to_local(p["tls_config"]["ca_file"])
             if p["kind"] == "kubernetes_pvc" and "api_server" not in p:
                 p["api_server"] = api
                 p["bearer_token_file"] = to_local(SA_DIR + "/token")
                 p["ca_file"] = to_local(SA_DIR + "/ca.crt")
-            for k in ("credentials_file",):
-                if k in p.get("authorization", {}):
-                    p["authorization"][k] = to_local(p["authorization"][k])
+            if "credentials_file" in p.get("authorization", {}):
+                p["authorization"]["credentials_file"] = to_local(p["authorization"]["credentials_file"])
     out = to_local(path) + ".local.yaml"
     stack.write_file(out, yaml.safe_dump(cfg, sort_keys=False))
     return out, cfg
@@ -515,18 +514,18 @@ def api_get(port, path, token, cafile):
 
 
 def scrape(port, token=None):
+    """(status, [(name, labels text, value)]) of the pod's /metrics."""
     headers = {"Authorization": "Bearer " + token} if token else None
     code, body = stack.http_request("http://127.0.0.1:%d/metrics" % port, headers=headers)[:2]
-    return code, body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return code, benchlib.parse_samples(body.decode("utf-8", "replace")) if code == 200 else []
 
 
-def sample(text, name, **labels):
+def sample(samples, name, **labels):
     """Value of the first sample of name whose labels include labels."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        if all('%s="%s"' % (k, v) in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
+    want = ['%s="%s"' % kv for kv in labels.items()]
+    for n, l, v in samples:
+        if n == name and all(w in l for w in want):
+            return v
     return None
 
 
@@ -575,10 +574,10 @@ def check_pods(run, build, label, variant, docs, workdir):
         def all_ran():
             pages = []
             for proc, port, _ in pods:
-                code, text = scrape(port, scrape_token)
+                code, samples = scrape(port, scrape_token)
                 if code != 200:
                     return None
-                pages.append(text)
+                pages.append(samples)
             ran = sum(1 for t in pages for s, p in probes
                       if sample(t, "triage_probe_success", service=s, probe=p) is not None)
             return pages if ran == len(probes) else None
@@ -600,8 +599,7 @@ def check_pods(run, build, label, variant, docs, workdir):
             ok = [sample(t, "triage_probe_success", service=s, probe=p) for t in runs]
             run.check(len(runs) == 1 and ok == [1.0],
                       tag + " probe %s/%s runs on exactly one pod and succeeds" % (s, p),
-                      "\n".join(l for t in runs for l in t.splitlines()
-                                if 'probe="%s"' % p in l and "reason" in l)[:1500])
+                      [(n, l, v) for t in runs for n, l, v in t if 'probe="%s"' % p in l and "reason" in l][:20])
         if w["kind"] == "StatefulSet":
             shard = [sample(t, "triage_exporter_shard_probes") for t in pages]
             conf = [sample(t, "triage_exporter_probes_configured") for t in pages]
@@ -616,16 +614,12 @@ def check_pods(run, build, label, variant, docs, workdir):
             calls = list(api_srv.calls)
         denied = sorted({c[0] for c in calls if not c[1]})
         run.check(calls and not denied, tag + " the RBAC allows every call of the kubernetes_pvc probe", denied)
-        used = {c[1] for c in calls if c[1]}
-        granted = {}
-        for scope, rule in rules:
-            for v in rule["verbs"]:
-                for g in rule["apiGroups"]:
-                    for r in rule["resources"]:
-                        granted[(v, g, r, scope)] = (scope, json.dumps(rule, sort_keys=True))
+        granted = {(v, g, r, scope) for scope, rule in rules
+                   for v in rule["verbs"] for g in rule["apiGroups"] for r in rule["resources"]}
         unused = sorted(k for k in granted
                         if not any(c[0][:3] == k[:3] and (k[3] is None or c[0][3] == k[3]) for c in calls))
-        run.check(not unused and used, tag + " the RBAC grants nothing the probe does not use", unused)
+        run.check(not unused and any(ok for _, ok in calls),
+                  tag + " the RBAC grants nothing the probe does not use", unused)
         # The stand-in denies what the roles do not grant (else the checks above prove nothing).
         code = api_get(api_srv.port, "/api/v1/namespaces/%s/persistentvolumeclaims/data-0" % NAMESPACE,
                        sa_token, cert)
