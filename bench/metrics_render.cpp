@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "exporter/app.h"
-#include "exporter/snapshot.h"
+#include "exposition/snapshot.h"
 #include "exporter/metrics_page.h"
 #include "exporter/web.h"
 

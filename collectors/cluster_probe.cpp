@@ -5,8 +5,7 @@
 
 #include "collectors/http_run.h"
 #include "collectors/json_probe_util.h"
-#include "exporter/config.h"
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 
 namespace triage {
 namespace {
@@ -196,8 +195,7 @@ ClusterView ReadClusterBody(const ClusterProbeConfig& c, std::string_view body) 
   return view;
 }
 
-std::shared_ptr<const ProbeSpec> ParseClusterProbe(MapReader& r, ProbeCommon common,
-                                                   const GlobalConfig&) {
+std::shared_ptr<const ProbeSpec> ParseClusterProbe(MapReader& r, ProbeCommon common) {
   ClusterProbeConfig c;
   ParseHttpClientOptions(r, c.http);
   for (int64_t code : r.IntList("valid_status_codes", 100, 599)) {

@@ -41,15 +41,14 @@
 #include <nlohmann/json.hpp>
 
 #include "collectors/collector.h"
-#include "collectors/http_probe.h"
+#include "collectors/http_client.h"
 
 namespace triage {
 
-struct GlobalConfig;
 class MapReader;
 
 struct ClusterProbeConfig {
-  HttpProbeConfig http;  // client options; http.valid_status_codes empty: any 2xx
+  HttpClientConfig http;  // client options; http.valid_status_codes empty: any 2xx
   nlohmann::json::json_pointer leader_pointer;
   std::optional<nlohmann::json::json_pointer> self_pointer;
   std::optional<nlohmann::json::json_pointer> is_leader_pointer;
@@ -61,8 +60,7 @@ struct ClusterProbeConfig {
   std::optional<int64_t> max_follower_lag;  // unset: lag does not decide success
 };
 
-std::shared_ptr<const ProbeSpec> ParseClusterProbe(MapReader& r, ProbeCommon common,
-                                                   const GlobalConfig& global);
+std::shared_ptr<const ProbeSpec> ParseClusterProbe(MapReader& r, ProbeCommon common);
 
 // One cluster status answer, read. Pure, for tests and fuzzing.
 struct ClusterView {

@@ -69,4 +69,37 @@ std::string DebugLog::Text() const {
   return out;
 }
 
+namespace {
+
+// The characters an error_code label keeps; any other byte becomes '_'.
+std::string MapErrorCodeChars(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (char c : raw) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (std::isalnum(u) || c == '_' || c == '.' || c == ':' || c == '-') ? c : '_';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string SanitizeErrorCode(std::string_view raw) { return MapErrorCodeChars(raw.substr(0, 64)); }
+
+bool RevealsSecret(std::string_view code, std::string_view secret) {
+  // Compared in label form. A code that holds any 16 characters of the
+  // secret in a row (all of it when shorter), or that is itself a piece of
+  // at least 8, gives it away: an echo may add a prefix ("Bearer ...") and
+  // is cut to 64 characters.
+  constexpr size_t kWindow = 16, kMinPiece = 8;
+  const std::string s = MapErrorCodeChars(secret);
+  if (s.size() < kMinPiece) return false;
+  if (code.size() >= kMinPiece && s.find(code) != std::string::npos) return true;
+  const size_t w = std::min(kWindow, s.size());
+  for (size_t i = 0; i + w <= s.size(); ++i) {
+    if (code.find(std::string_view(s).substr(i, w)) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace triage

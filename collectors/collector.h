@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "exporter/failure_reason.h"
-#include "exporter/http_fetch.h"
-#include "exporter/snapshot.h"
+#include "exposition/failure_reason.h"
+#include "collectors/http_fetch.h"
+#include "exposition/snapshot.h"
 
 namespace triage {
 
@@ -24,6 +24,14 @@ bool ParseLayer(std::string_view s, Layer* out);
 // A bounded, printable copy of text from a peer, for a debug line: control
 // characters become '?', and "..." marks a cut after `max` bytes.
 std::string Printable(std::string_view s, size_t max = 200);
+
+// A bounded label value made from text a peer sent (an error code, a check
+// or leader name): at most 64 bytes of [A-Za-z0-9_.:-], every other byte
+// becomes '_'.
+std::string SanitizeErrorCode(std::string_view raw);
+// True when the sanitized value `code` shows (part of) `secret`: such a
+// value is exported as "redacted" instead.
+bool RevealsSecret(std::string_view code, std::string_view secret);
 
 // Collects human-readable lines of one run for /probe?debug=true. Secrets
 // registered with AddSecret are replaced by <secret> in Text().

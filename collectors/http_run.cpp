@@ -30,7 +30,7 @@ std::optional<RunOutcome> JudgeTransportAndStatus(const HttpResult& res,
   return std::nullopt;
 }
 
-void RunHttpExchange(Fetcher& fetcher, const HttpProbeConfig& http,
+void RunHttpExchange(Fetcher& fetcher, const HttpClientConfig& http,
                      std::chrono::milliseconds timeout, HttpRunState& state, DebugLog* debug,
                      HttpRunSteps steps, std::function<void(RunOutcome)> done) {
   HttpRequest req;

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "collectors/http_probe.h"
+#include "collectors/http_client.h"
 
 namespace triage {
 
@@ -71,7 +71,7 @@ struct HttpRunSteps {
 // http.valid_status_codes) as described at the top of this file. `state`
 // must outlive the run, as the ProbeSpec::Run contract has it; `done` is
 // called exactly once, on the loop thread.
-void RunHttpExchange(Fetcher& fetcher, const HttpProbeConfig& http,
+void RunHttpExchange(Fetcher& fetcher, const HttpClientConfig& http,
                      std::chrono::milliseconds timeout, HttpRunState& state, DebugLog* debug,
                      HttpRunSteps steps, std::function<void(RunOutcome)> done);
 

@@ -1,6 +1,6 @@
 #include "collectors/json_probe_util.h"
 
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 
 namespace triage {
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collectors/collector.h"
-#include "collectors/http_probe.h"
+#include "collectors/http_client.h"
 
 namespace triage {
 namespace {

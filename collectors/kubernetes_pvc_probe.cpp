@@ -8,9 +8,8 @@
 #include <cstdlib>
 #include <limits>
 
-#include "exporter/config.h"
-#include "exporter/secret_file.h"
-#include "exporter/yaml_reader.h"
+#include "base/secret_file.h"
+#include "base/yaml_reader.h"
 
 namespace triage {
 namespace {
@@ -269,8 +268,7 @@ std::string EncodeQueryValue(std::string_view s) {
   return out;
 }
 
-std::shared_ptr<const ProbeSpec> ParseKubernetesPvcProbe(MapReader& r, ProbeCommon common,
-                                                         const GlobalConfig&) {
+std::shared_ptr<const ProbeSpec> ParseKubernetesPvcProbe(MapReader& r, ProbeCommon common) {
   KubernetesPvcConfig c;
   const std::string probe_what =
       "probe " + QuoteForMessage(common.name) + " of service " + QuoteForMessage(common.service);
@@ -296,7 +294,7 @@ std::shared_ptr<const ProbeSpec> ParseKubernetesPvcProbe(MapReader& r, ProbeComm
                                    DescribeNode(r.Node("pending_grace")));
   }
 
-  HttpProbeConfig& h = c.http;
+  HttpClientConfig& h = c.http;
   h.headers = {{"Accept", "application/json"}};
   h.follow_redirects = false;  // the API server does not redirect; a token must not follow one
   h.max_redirects = 0;

@@ -2,7 +2,7 @@
 // library) for the PersistentVolumeClaims of one namespace, the latest event
 // of each claim stuck in Pending, and whether the cluster has a default
 // StorageClass. Turns the answers into the triage_pvc_* and
-// triage_storageclass_default_present series of DESIGN.md section 4.
+// triage_storageclass_default_present series (docs/metrics.md).
 //
 // One run is a short chain of requests through the Fetcher, each given what
 // is left of the probe's timeout:
@@ -24,12 +24,11 @@
 #include <string_view>
 
 #include "collectors/collector.h"
-#include "collectors/http_probe.h"
+#include "collectors/http_client.h"
 #include "collectors/kubernetes_objects.h"
 
 namespace triage {
 
-struct GlobalConfig;
 class MapReader;
 
 // Where the in-cluster credentials live in a pod with a service account.
@@ -42,7 +41,7 @@ struct KubernetesPvcConfig {
   // Connection. http.url is the API server base URL without a trailing
   // slash; http.bearer, http.tls and http.body_size_limit are used for every
   // request of a run.
-  HttpProbeConfig http;
+  HttpClientConfig http;
   bool in_cluster = false;  // the base URL came from KUBERNETES_SERVICE_HOST/PORT
 
   std::string ns;              // namespace
@@ -54,9 +53,8 @@ struct KubernetesPvcConfig {
   std::chrono::milliseconds pending_grace{std::chrono::minutes(2)};
 };
 
-// Parses the kubernetes_pvc keys of a probe (see README "kind: kubernetes_pvc").
-std::shared_ptr<const ProbeSpec> ParseKubernetesPvcProbe(MapReader& r, ProbeCommon common,
-                                                         const GlobalConfig& global);
+// Parses the kubernetes_pvc keys of a probe (docs/configuration.md, "kind: kubernetes_pvc").
+std::shared_ptr<const ProbeSpec> ParseKubernetesPvcProbe(MapReader& r, ProbeCommon common);
 
 // Percent-encodes everything but the RFC 3986 unreserved characters.
 std::string EncodeQueryValue(std::string_view s);

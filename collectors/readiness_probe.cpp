@@ -6,8 +6,7 @@
 
 #include "collectors/http_run.h"
 #include "collectors/json_probe_util.h"
-#include "exporter/config.h"
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 
 namespace triage {
 namespace {
@@ -95,8 +94,7 @@ ReadinessChecks JudgeReadinessBody(const ReadinessProbeConfig& c, std::string_vi
   return out;
 }
 
-std::shared_ptr<const ProbeSpec> ParseReadinessProbe(MapReader& r, ProbeCommon common,
-                                                     const GlobalConfig&) {
+std::shared_ptr<const ProbeSpec> ParseReadinessProbe(MapReader& r, ProbeCommon common) {
   ReadinessProbeConfig c;
   ParseHttpClientOptions(r, c.http);
   for (int64_t code : r.IntList("valid_status_codes", 100, 599)) {

@@ -31,15 +31,14 @@
 #include <nlohmann/json.hpp>
 
 #include "collectors/collector.h"
-#include "collectors/http_probe.h"
+#include "collectors/http_client.h"
 
 namespace triage {
 
-struct GlobalConfig;
 class MapReader;
 
 struct ReadinessProbeConfig {
-  HttpProbeConfig http;  // client options; http.valid_status_codes defaults to {200, 503}
+  HttpClientConfig http;  // client options; http.valid_status_codes defaults to {200, 503}
   nlohmann::json::json_pointer checks_pointer{"/checks"};
   std::string check_name_field = "name";
   std::string check_ok_field = "ok";
@@ -47,8 +46,7 @@ struct ReadinessProbeConfig {
   bool allow_empty = false;
 };
 
-std::shared_ptr<const ProbeSpec> ParseReadinessProbe(MapReader& r, ProbeCommon common,
-                                                     const GlobalConfig& global);
+std::shared_ptr<const ProbeSpec> ParseReadinessProbe(MapReader& r, ProbeCommon common);
 
 // One readiness answer, judged. Pure, for tests and fuzzing.
 struct ReadinessChecks {

@@ -8,22 +8,20 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 
 namespace triage {
 
-struct GlobalConfig;
 
 // Parses the kind-specific keys of a probe map. `common` is already filled
 // (name, kind, layer, interval, timeout, labels). Reads keys through `r`;
 // the caller calls r.Finish() afterwards to reject unknown keys.
-using ParseProbeFn = std::shared_ptr<const ProbeSpec> (*)(MapReader& r, ProbeCommon common,
-                                                          const GlobalConfig& global);
+using ParseProbeFn = std::shared_ptr<const ProbeSpec> (*)(MapReader& r, ProbeCommon common);
 
 struct CollectorKind {
   std::string_view name;
   ParseProbeFn parse;
-  std::string_view summary;  // one line, for --help and the README
+  std::string_view summary;  // one line, for --help and docs/configuration.md
 };
 
 const CollectorKind* FindCollectorKind(std::string_view name);

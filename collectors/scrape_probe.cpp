@@ -8,8 +8,7 @@
 
 #include "collectors/http_run.h"
 #include "collectors/json_probe_util.h"
-#include "exporter/config.h"
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 
 namespace triage {
 namespace {
@@ -326,8 +325,7 @@ PrometheusTargetVerdict EvaluatePrometheusTargets(std::string_view body, std::st
 
 // ---- configuration --------------------------------------------------------------------
 
-std::shared_ptr<const ProbeSpec> ParseScrapeProbe(MapReader& r, ProbeCommon common,
-                                                  const GlobalConfig&) {
+std::shared_ptr<const ProbeSpec> ParseScrapeProbe(MapReader& r, ProbeCommon common) {
   ScrapeProbeConfig c;
   ParseHttpClientOptions(r, c.http);
   ParseExpectMetrics(r, c);

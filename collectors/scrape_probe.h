@@ -38,12 +38,11 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "collectors/exposition_parser.h"
-#include "collectors/http_probe.h"
+#include "exposition/exposition_parser.h"
+#include "collectors/http_client.h"
 
 namespace triage {
 
-struct GlobalConfig;
 class MapReader;
 
 // One `expect_metrics` entry. Grammar (whitespace allowed between tokens):
@@ -77,7 +76,7 @@ inline constexpr size_t kMaxExpectMetricLength = 200;  // bytes of one entry
 std::optional<MetricExpectation> ParseMetricExpectation(std::string_view text, std::string* error);
 
 struct ScrapeProbeConfig {
-  HttpProbeConfig http;  // url, authorization, tls_config, body_size_limit, ...
+  HttpClientConfig http;  // url, authorization, tls_config, body_size_limit, ...
   std::vector<MetricExpectation> expect_metrics;
   size_t sample_limit = 100000;
   // Optional Prometheus cross-check.
@@ -101,9 +100,8 @@ enum class PrometheusTargetVerdict {
 PrometheusTargetVerdict EvaluatePrometheusTargets(std::string_view body, std::string_view job,
                                                   std::string_view instance, std::string* detail);
 
-// Parses the scrape keys of a probe (see README "kind: scrape").
-std::shared_ptr<const ProbeSpec> ParseScrapeProbe(MapReader& r, ProbeCommon common,
-                                                  const GlobalConfig& global);
+// Parses the scrape keys of a probe (docs/configuration.md, "kind: scrape").
+std::shared_ptr<const ProbeSpec> ParseScrapeProbe(MapReader& r, ProbeCommon common);
 
 class ScrapeProbeSpec : public ProbeSpec {
  public:

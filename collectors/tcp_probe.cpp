@@ -5,9 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include "collectors/http_probe.h"
-#include "exporter/config.h"
-#include "exporter/yaml_reader.h"
+#include "collectors/http_client.h"
+#include "base/yaml_reader.h"
 
 namespace triage {
 namespace {
@@ -80,8 +79,7 @@ bool ParseTcpAddress(std::string_view address, std::string* host, int* port, std
   return true;
 }
 
-std::shared_ptr<const ProbeSpec> ParseTcpProbe(MapReader& r, ProbeCommon common,
-                                               const GlobalConfig&) {
+std::shared_ptr<const ProbeSpec> ParseTcpProbe(MapReader& r, ProbeCommon common) {
   TcpProbeConfig c;
   c.address = r.RequiredString("address");
   std::string why;

@@ -14,7 +14,6 @@
 
 namespace triage {
 
-struct GlobalConfig;
 class MapReader;
 
 struct TcpProbeConfig {
@@ -29,9 +28,8 @@ struct TcpProbeConfig {
 // and puts what is wrong into `*why`.
 bool ParseTcpAddress(std::string_view address, std::string* host, int* port, std::string* why);
 
-// Parses the tcp keys of a probe (see README "kind: tcp").
-std::shared_ptr<const ProbeSpec> ParseTcpProbe(MapReader& r, ProbeCommon common,
-                                               const GlobalConfig& global);
+// Parses the tcp keys of a probe (docs/configuration.md, "kind: tcp").
+std::shared_ptr<const ProbeSpec> ParseTcpProbe(MapReader& r, ProbeCommon common);
 
 class TcpProbeSpec : public ProbeSpec {
  public:

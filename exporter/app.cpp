@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "exporter/log.h"
+#include "base/log.h"
 #include "exporter/web.h"
 
 namespace triage {

@@ -11,7 +11,7 @@
 #include "exporter/metrics_page.h"
 #include "exporter/probe_table.h"
 #include "exporter/scheduler.h"
-#include "exporter/self_metrics.h"
+#include "exposition/self_metrics.h"
 #include "exporter/shard.h"
 
 namespace triage {

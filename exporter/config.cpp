@@ -8,8 +8,8 @@
 #include <optional>
 
 #include "collectors/registry.h"
-#include "exporter/duration.h"
-#include "exporter/snapshot.h"
+#include "base/duration.h"
+#include "exposition/snapshot.h"
 
 namespace triage {
 namespace {
@@ -191,7 +191,7 @@ std::shared_ptr<const ProbeSpec> ParseProbe(const YAML::Node& node, size_t index
   pairs.insert(pairs.end(), service.labels.begin(), service.labels.end());
   c.label_prefix = RenderLabelPairs(pairs);
 
-  auto spec = kind->parse(r, std::move(c), global);
+  auto spec = kind->parse(r, std::move(c));
   r.Finish();
   return spec;
 }
@@ -274,55 +274,6 @@ bool IsValidLabelName(std::string_view name) {
   return true;
 }
 
-bool IsValidHttpUrl(std::string_view url, std::string* why) {
-  auto fail = [why](std::string reason) {
-    if (why) *why = std::move(reason);
-    return false;
-  };
-  const std::string like = ", expected a URL like http://host:port/path or https://host/path";
-  if (url.empty()) return fail("the URL is empty" + like);
-  const size_t sep = url.find("://");
-  if (sep == std::string_view::npos) {
-    return fail("the scheme is missing" + like);
-  }
-  // libcurl reads "http:///x" as host "x"; that is almost surely a typo.
-  if (url.substr(sep + 3, 1) == "/") return fail("the host is missing" + like);
-  CURLU* h = curl_url();
-  if (h == nullptr) return fail("out of memory");
-  const std::string text(url);
-  const CURLUcode rc = curl_url_set(h, CURLUPART_URL, text.c_str(), 0);
-  if (rc != CURLUE_OK) {
-    curl_url_cleanup(h);
-    return fail(std::string("libcurl cannot parse it (") + curl_url_strerror(rc) + ")" + like);
-  }
-  std::string scheme, host;
-  char* part = nullptr;
-  if (curl_url_get(h, CURLUPART_SCHEME, &part, 0) == CURLUE_OK && part) {
-    scheme = part;
-    curl_free(part);
-    part = nullptr;
-  }
-  if (curl_url_get(h, CURLUPART_HOST, &part, 0) == CURLUE_OK && part) {
-    host = part;
-    curl_free(part);
-    part = nullptr;
-  }
-  // user:password@ would put a secret into the configuration (and into any
-  // message that quotes the URL); secrets come from files.
-  const bool has_userinfo = curl_url_get(h, CURLUPART_USER, &part, 0) == CURLUE_OK;
-  curl_free(part);
-  curl_url_cleanup(h);
-  if (has_userinfo) {
-    return fail("credentials in the URL are not allowed; use basic_auth with a password_file");
-  }
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (scheme != "http" && scheme != "https") {
-    return fail("the scheme is " + QuoteForMessage(scheme) + ", expected http or https");
-  }
-  if (host.empty()) return fail("the host is missing" + like);
-  return true;
-}
 
 Config LoadConfigString(const std::string& text, const std::string& file) {
   const YAML::Node root = ParseSingleYamlDocument(text, file);

@@ -1,4 +1,4 @@
-// The exporter's configuration (DESIGN.md section 3): global defaults and the
+// The exporter's configuration (docs/configuration.md): global defaults and the
 // services with their probes. Loading validates everything; any problem is a
 // ConfigError naming FILE:LINE:COLUMN and what was expected.
 #pragma once
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 
 namespace triage {
 

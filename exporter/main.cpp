@@ -15,7 +15,7 @@
 
 #include "collectors/registry.h"
 #include "exporter/app.h"
-#include "exporter/log.h"
+#include "base/log.h"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
-#include "exporter/snapshot.h"
+#include "exposition/snapshot.h"
 
 namespace triage {
 

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <ctime>
 
-#include "exporter/html.h"
-#include "exporter/log.h"
-#include "exporter/snapshot_samples.h"
+#include "base/html.h"
+#include "base/log.h"
+#include "exposition/snapshot_samples.h"
 
 namespace triage {
 namespace {

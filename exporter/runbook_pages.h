@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "exporter/markdown.h"
+#include "base/markdown.h"
 #include "exporter/probe_table.h"
 
 namespace triage {

@@ -14,8 +14,8 @@
 #include <string>
 #include <system_error>
 
-#include "exporter/log.h"
-#include "exporter/sorted_counts.h"
+#include "base/log.h"
+#include "base/sorted_counts.h"
 
 namespace triage {
 namespace {

@@ -29,7 +29,7 @@
 
 #include "collectors/collector.h"
 #include "exporter/probe_table.h"
-#include "exporter/self_metrics.h"
+#include "exposition/self_metrics.h"
 
 namespace triage {
 

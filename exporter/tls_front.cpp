@@ -16,8 +16,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "exporter/civet_stop.h"
-#include "exporter/log.h"
+#include "server/civet_stop.h"
+#include "base/log.h"
 
 namespace triage {
 namespace {

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "exporter/runbook_pages.h"
-#include "exporter/snapshot_samples.h"
+#include "exposition/snapshot_samples.h"
 
 namespace triage {
 namespace {

@@ -13,9 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include "exporter/app.h"
-#include "exporter/civet_stop.h"
-#include "exporter/html.h"
-#include "exporter/log.h"
+#include "server/civet_stop.h"
+#include "base/html.h"
+#include "base/log.h"
 #include "exporter/runbook_pages.h"
 #include "exporter/tls_front.h"
 #include "exporter/triage_walk.h"

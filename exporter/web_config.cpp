@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 
 namespace triage {
 namespace {

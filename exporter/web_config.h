@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "exporter/secret_file.h"
+#include "base/secret_file.h"
 
 namespace triage {
 

@@ -1,10 +1,10 @@
 // Runbook headings and the anchors GitHub gives them. The implementation is
 // shared with the exporter, which serves the runbooks with the same anchors
-// as heading ids (exporter/markdown.h): one function decides both what the
+// as heading ids (base/markdown.h): one function decides both what the
 // generator accepts as a runbook_url fragment and where the page puts it.
 #pragma once
 
-#include "exporter/markdown.h"
+#include "base/markdown.h"
 
 namespace triage::rulegen {
 

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <set>
 
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 #include "rules/rulegen/rules.h"
 
 namespace triage::rulegen {

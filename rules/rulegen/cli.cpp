@@ -12,6 +12,7 @@ const char* const kUsage =
     "                          [--runbook-base-url URL]\n"
     "  triage_rulegen scale    --catalog FILE --runbooks DIR --factor N --out FILE\n"
     "                          [--runbook-base-url URL]\n"
+    "  triage_rulegen metrics-reference --out FILE\n"
     "\n"
     "check     run every validation of the catalog and the runbooks; write nothing\n"
     "generate  validate, then write the rule files, the PrometheusRule, the Alertmanager\n"
@@ -19,6 +20,8 @@ const char* const kUsage =
     "          (stale *.test.yaml files there are removed)\n"
     "scale     validate, then write one rule file with every for, range, subquery and\n"
     "          offset divided by --factor (an integer of at least 1)\n"
+    "metrics-reference  write the metric reference (docs/metrics.md) from the metric\n"
+    "          contract the binary was built with\n"
     "\n"
     "--runbook-base-url replaces the catalog's runbook_base_url in every runbook_url\n"
     "(it must end with '/'), for example the exporter an end-to-end test runs.\n"
@@ -44,6 +47,8 @@ std::optional<std::string> ParseCommandLine(const std::vector<std::string>& args
   } else if (out.command == "scale") {
     required = {"--catalog", "--runbooks", "--factor", "--out"};
     optional = {"--runbook-base-url"};
+  } else if (out.command == "metrics-reference") {
+    required = {"--out"};
   } else {
     return "unknown command \"" + out.command + "\"";
   }

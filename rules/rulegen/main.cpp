@@ -9,8 +9,9 @@
 #include <system_error>
 #include <vector>
 
-#include "exporter/metric_contract.h"
+#include "exposition/metric_contract.h"
 #include "rules/rulegen/catalog.h"
+#include "rules/rulegen/reference.h"
 #include "rules/rulegen/cli.h"
 #include "rules/rulegen/rules.h"
 #include "rules/rulegen/runbooks.h"
@@ -78,6 +79,9 @@ int main(int argc, char** argv) {
   }
   auto& flags = cli.flags;
   const std::string& command = cli.command;
+  if (command == "metrics-reference") {
+    return WriteFile(flags["--out"], MetricsReferenceMarkdown()) ? 0 : 1;
+  }
 
   Diagnostics diag;
   const Catalog catalog = LoadCatalog(flags["--catalog"], diag);

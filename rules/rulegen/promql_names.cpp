@@ -5,7 +5,7 @@
 #include <cctype>
 #include <set>
 
-#include "exporter/duration.h"
+#include "base/duration.h"
 
 namespace triage::rulegen {
 namespace {

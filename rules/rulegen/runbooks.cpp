@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 
 namespace triage::rulegen {
 

@@ -1,6 +1,6 @@
 #include "rules/rulegen/scale.h"
 
-#include "exporter/duration.h"
+#include "base/duration.h"
 #include "rules/rulegen/promql_names.h"
 
 namespace triage::rulegen {

@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <map>
 
-#include "exporter/duration.h"
-#include "exporter/yaml_reader.h"
+#include "base/duration.h"
+#include "base/yaml_reader.h"
 #include "rules/rulegen/promql_names.h"
 #include "rules/rulegen/rules.h"
 #include "rules/rulegen/series_values.h"
@@ -93,7 +93,7 @@ class Validator {
       if (known_.count(n.name) != 0 || !reported.insert(n.name).second) continue;
       ErrorOnce(at(n.offset, n.name),
                 "expr of " + what + " reads " + QuoteForMessage(n.name) +
-                    ", which is neither in the exporter's metric contract (exporter/"
+                    ", which is neither in the exporter's metric contract (exposition/"
                     "metric_families.cpp, self metrics) nor a recording rule nor in "
                     "external_metrics" + Suggestion(n.name, known_));
     }

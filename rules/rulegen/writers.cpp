@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "exporter/duration.h"
-#include "exporter/metric_contract.h"
+#include "base/duration.h"
+#include "exposition/metric_contract.h"
 #include "rules/rulegen/promql_names.h"
 #include "rules/rulegen/scale.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "collectors/exposition_parser.h"
+#include "exposition/exposition_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);

@@ -7,7 +7,7 @@
 
 #include "collectors/http_probe.h"
 #include "collectors/kubernetes_pvc_probe.h"
-#include "exporter/http_fetch.h"
+#include "collectors/http_fetch.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The committed rule pack is exactly what triage_rulegen makes of rules/catalog.yaml
-# and runbooks/: generates twice into a temporary directory, checks that both runs
+# and runbooks/, and docs/metrics.md what it makes of the metric contract:
+# generates twice into a temporary directory, checks that both runs
 # wrote the same bytes, then compares them with alerts/ and tests/rules/.
 # Usage (CTest, repo root as working directory): bash reproducible_test.sh RULEGEN_BIN
 set -euo pipefail
@@ -40,6 +41,16 @@ for dir in alerts tests/rules; do
     status=1
   fi
 done
+# docs/metrics.md is the metric reference written from the metric contract.
+"$RULEGEN_BIN" metrics-reference --out "$tmp/metrics.md"
+if diff -u docs/metrics.md "$tmp/metrics.md" >"$tmp/metrics.diff"; then
+  echo "ok    docs/metrics.md matches the generator's output"
+else
+  echo "FAIL  docs/metrics.md differs from the generator's output (- committed, + generated):"
+  sed 's/^/        /' "$tmp/metrics.diff" | head -n 60
+  echo "      regenerate with: $RULEGEN_BIN metrics-reference --out docs/metrics.md"
+  status=1
+fi
 if [ "$status" -ne 0 ]; then
   echo
   echo "alerts/ and tests/rules/ are generated; never edit them by hand. Regenerate with:"

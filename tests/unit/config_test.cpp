@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/duration.h"
+#include "base/duration.h"
 #include "tests/unit/test_util.h"
 
 namespace triage {

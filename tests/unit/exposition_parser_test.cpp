@@ -1,7 +1,7 @@
 // Tests for the text exposition format parser: what it accepts (including
 // escapes, timestamps, special values, histograms and summaries), the line
 // it names for each kind of garbage, the sample limit and empty input.
-#include "collectors/exposition_parser.h"
+#include "exposition/exposition_parser.h"
 
 #include <gtest/gtest.h>
 

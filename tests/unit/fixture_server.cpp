@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "exporter/civet_stop.h"
+#include "server/civet_stop.h"
 
 namespace triage::testing {
 

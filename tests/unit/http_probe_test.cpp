@@ -27,10 +27,10 @@
 
 #include "collectors/http_probe.h"
 #include "exporter/config.h"
-#include "exporter/http_fetch.h"
+#include "collectors/http_fetch.h"
 #include "exporter/probe_table.h"
 #include "exporter/scheduler.h"
-#include "exporter/self_metrics.h"
+#include "exposition/self_metrics.h"
 #include "tests/unit/probe_rig.h"
 #include "tests/unit/raw_server.h"
 #include "tests/unit/test_util.h"

@@ -17,7 +17,7 @@
 
 #include "collectors/kubernetes_pvc_probe.h"
 #include "exporter/config.h"
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 #include "tests/unit/fixture_server.h"
 #include "tests/unit/probe_rig.h"
 #include "tests/unit/raw_server.h"

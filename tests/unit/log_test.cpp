@@ -1,5 +1,5 @@
 // Log lines in both formats, and the level filter.
-#include "exporter/log.h"
+#include "base/log.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // exporter/markdown: HTML rendering with GitHub heading anchors as ids, the
 // one anchor implementation shared with the rule generator, and the files
 // embedded at build time.
-#include "exporter/markdown.h"
+#include "base/markdown.h"
 
 #include <gtest/gtest.h>
 

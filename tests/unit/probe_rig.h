@@ -13,7 +13,7 @@
 #include "exporter/config.h"
 #include "exporter/probe_table.h"
 #include "exporter/scheduler.h"
-#include "exporter/self_metrics.h"
+#include "exposition/self_metrics.h"
 
 namespace triage::testing {
 

@@ -157,7 +157,7 @@ TEST(RulegenCheck, ExprMetricOutsideTheContractInALiteralBlock) {
   EXPECT_EQ(OnlyError(Replace(kCatalog, "and on (service, probe) triage_probe_info",
                               "and on (service, probe) triage_probe_infos")),
             "catalog.yaml:18:33: expr of alert \"TriageTargetDown\" reads \"triage_probe_infos\", "
-            "which is neither in the exporter's metric contract (exporter/metric_families.cpp, self "
+            "which is neither in the exporter's metric contract (exposition/metric_families.cpp, self "
             "metrics) nor a recording rule nor in external_metrics (did you mean triage_probe_info?)");
 }
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "exporter/duration.h"
+#include "base/duration.h"
 #include "rules/rulegen/rules.h"
 #include "rules/rulegen/writers.h"
 #include "rulegen_test_support.h"

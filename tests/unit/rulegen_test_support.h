@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/metric_contract.h"
+#include "exposition/metric_contract.h"
 #include "rules/rulegen/catalog.h"
 #include "rules/rulegen/runbooks.h"
 #include "rules/rulegen/validate.h"

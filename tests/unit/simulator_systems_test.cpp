@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "collectors/exposition_parser.h"
+#include "exposition/exposition_parser.h"
 #include "tests/unit/probe_rig.h"
 #include "tests/unit/test_util.h"
 #include "tools/simulator/echo_system.h"

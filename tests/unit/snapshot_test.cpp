@@ -1,6 +1,6 @@
 // Rendering of probe samples: value formatting, label escaping, and one
 // HELP/TYPE header per family however many probes contribute to it.
-#include "exporter/snapshot.h"
+#include "exposition/snapshot.h"
 
 #include <gtest/gtest.h>
 

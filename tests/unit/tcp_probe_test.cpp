@@ -33,7 +33,7 @@
 
 #include "collectors/tcp_probe.h"
 #include "exporter/config.h"
-#include "exporter/http_fetch.h"
+#include "collectors/http_fetch.h"
 #include "tests/unit/probe_rig.h"
 #include "tests/unit/raw_server.h"
 #include "tests/unit/test_util.h"

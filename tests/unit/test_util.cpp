@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "exporter/config.h"
-#include "exporter/log.h"
+#include "base/log.h"
 
 namespace triage::testing {
 namespace {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 #include "tests/unit/test_util.h"
 
 namespace triage {

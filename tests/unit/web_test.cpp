@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "exporter/app.h"
-#include "exporter/html.h"
-#include "exporter/log.h"
+#include "base/html.h"
+#include "base/log.h"
 #include "exporter/scheduler.h"
 #include "tests/unit/raw_server.h"
 #include "tests/unit/test_util.h"

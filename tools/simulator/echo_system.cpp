@@ -1,6 +1,6 @@
 #include "tools/simulator/echo_system.h"
 
-#include "exporter/snapshot.h"
+#include "exposition/snapshot.h"
 
 #include <cstdio>
 #include <nlohmann/json.hpp>

@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "exporter/log.h"
+#include "base/log.h"
 #include "tools/simulator/simulator.h"
 
 namespace {

@@ -1,6 +1,6 @@
 #include "tools/simulator/node_system.h"
 
-#include "exporter/snapshot.h"
+#include "exposition/snapshot.h"
 
 #include <algorithm>
 #include <cstdio>

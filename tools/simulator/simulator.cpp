@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "exporter/civet_stop.h"
-#include "exporter/log.h"
-#include "exporter/yaml_reader.h"
+#include "server/civet_stop.h"
+#include "base/log.h"
+#include "base/yaml_reader.h"
 #include "tools/simulator/echo_system.h"
 #include "tools/simulator/kube_system.h"
 #include "tools/simulator/node_system.h"

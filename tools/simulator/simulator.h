@@ -164,7 +164,7 @@ struct Scenario {
 //   loop: true            # optional, default true
 //   steps:
 //     - {mode: ok, duration: 5s}
-// It is read with the exporter's configuration reader (exporter/yaml_reader.h),
+// It is read with the exporter's configuration reader (base/yaml_reader.h),
 // so it throws triage::ConfigError, a std::runtime_error, with a message
 // "FILE:LINE:COL: ..." on malformed input, unknown keys, modes the system
 // does not have and durations that are not positive, and "FILE: cannot

@@ -1,4 +1,4 @@
-#include "exporter/snapshot.h"
+#include "exposition/snapshot.h"
 
 #include <charconv>
 #include <cmath>

@@ -35,6 +35,27 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(FailureReason:
         "credentials",  "empty",     "other",
 };
 
+// What each reason means, for docs/metrics.md; indexed like the names.
+inline constexpr std::array<std::string_view, static_cast<size_t>(FailureReason::kCount)>
+    kFailureReasonHelp = {
+        "the run succeeded (never exported as a reason)",
+        "the probe's timeout ran out (connect, TLS, headers or body)",
+        "the host name did not resolve",
+        "the connection was refused (TCP reset on connect)",
+        "another connect, send or receive failure, or a reset in the middle of the body",
+        "the TLS handshake or the certificate verification failed",
+        "more redirects than max_redirects",
+        "the peer did not speak HTTP, or broke the protocol",
+        "the body was larger than body_size_limit",
+        "a status code outside valid_status_codes (other than 401 and 403)",
+        "401 or 403 where a success was expected",
+        "the body could not be read where the kind needs to read it",
+        "the body was read, and a check it carries failed",
+        "a credentials file could not be read or used",
+        "the metrics page answered in the text format but held no sample",
+        "anything else; the debug output of /probe says more",
+};
+
 inline std::string_view FailureReasonName(FailureReason r) {
   return kFailureReasonNames[static_cast<size_t>(r)];
 }

@@ -1,4 +1,4 @@
-#include "exporter/metric_families.h"
+#include "exposition/metric_families.h"
 
 namespace triage {
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "exporter/failure_reason.h"
-#include "exporter/metric_families.h"
+#include "exposition/failure_reason.h"
+#include "exposition/metric_families.h"
 
 namespace triage {
 

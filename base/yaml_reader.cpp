@@ -1,4 +1,4 @@
-#include "exporter/yaml_reader.h"
+#include "base/yaml_reader.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "exporter/duration.h"
+#include "base/duration.h"
 
 #include <array>
 #include <cstdint>

@@ -6,8 +6,21 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace triage {
+
+// One family as docs/metrics.md describes it.
+struct ReferenceFamily {
+  std::string name;
+  std::string type;                 // as on its "# TYPE" line
+  std::vector<std::string> labels;  // beyond service, probe and static labels; no "le"
+  std::string help;                 // its "# HELP" text
+};
+
+// Every family the exporter exposes: the probe families in kFamilies order,
+// then the self metrics in the order they render.
+std::vector<ReferenceFamily> MetricReference();
 
 // Every metric family the exporter exposes, name -> type as written on its
 // "# TYPE" line ("gauge", "counter", "histogram", "summary", "untyped").

@@ -1,4 +1,4 @@
-#include "exporter/http_fetch.h"
+#include "collectors/http_fetch.h"
 
 #include <strings.h>
 

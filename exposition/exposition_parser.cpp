@@ -1,4 +1,4 @@
-#include "collectors/exposition_parser.h"
+#include "exposition/exposition_parser.h"
 
 #include <array>
 #include <charconv>

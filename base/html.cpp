@@ -1,4 +1,4 @@
-#include "exporter/html.h"
+#include "base/html.h"
 
 #include <ctime>
 

@@ -1,4 +1,4 @@
-#include "exporter/self_metrics.h"
+#include "exposition/self_metrics.h"
 
 #include <prometheus/text_serializer.h>
 #include <sys/resource.h>
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <vector>
 
-#include "exporter/snapshot.h"
+#include "exposition/snapshot.h"
 
 namespace triage {
 namespace {

@@ -1,4 +1,4 @@
-#include "exporter/secret_file.h"
+#include "base/secret_file.h"
 
 #include <sys/stat.h>
 
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "exporter/log.h"
+#include "base/log.h"
 
 namespace triage {
 

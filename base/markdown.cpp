@@ -1,4 +1,4 @@
-#include "exporter/markdown.h"
+#include "base/markdown.h"
 
 #include <cmark-gfm-core-extensions.h>
 #include <cmark-gfm-extension_api.h>
@@ -7,7 +7,7 @@
 #include <memory>
 #include <mutex>
 
-#include "exporter/html.h"
+#include "base/html.h"
 
 namespace triage {
 namespace {

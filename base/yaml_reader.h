@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "exporter/duration.h"
+#include "base/duration.h"
 
 namespace triage {
 

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "exporter/failure_reason.h"
+#include "exposition/failure_reason.h"
 
 namespace triage {
 

@@ -1,6 +1,6 @@
 // The metric contract: every metric family the exporter emits for probes,
 // with its type and help text. This table is the single place a probe metric
-// is declared; the README's metric reference is checked against it, and
+// is declared; docs/metrics.md is generated from it (triage_rulegen), and
 // collectors write samples by FamilyId so a name cannot be misspelt.
 #pragma once
 

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "exporter/metric_families.h"
-#include "exporter/snapshot.h"
+#include "exposition/metric_families.h"
+#include "exposition/snapshot.h"
 
 namespace triage {
 

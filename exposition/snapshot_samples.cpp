@@ -1,6 +1,6 @@
-#include "exporter/snapshot_samples.h"
+#include "exposition/snapshot_samples.h"
 
-#include "collectors/exposition_parser.h"
+#include "exposition/exposition_parser.h"
 
 namespace triage {
 

@@ -1,4 +1,4 @@
-#include "exporter/civet_stop.h"
+#include "server/civet_stop.h"
 
 #include <CivetServer.h>
 #include <arpa/inet.h>
