@@ -47,10 +47,7 @@ import urllib.parse
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-import driver  # noqa: E402
-
-stack = driver.stack
+from triagetest import driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
 
 REPO = driver.REPO
 DEPLOY = os.path.join(REPO, "deploy", "kubernetes")

@@ -1,0 +1,18 @@
+"""The Python helpers shared by the test drivers of tests/, the benchmarks of
+bench/ and the demo (scripts/demo.sh).
+
+Found through PYTHONPATH=<repo>/tests/lib: CTest sets it for every test, and
+the scripts that start Python by hand (tests/lib/run_driver.sh,
+tests/lib/harness.sh, scripts/demo.sh) export it themselves.
+
+Modules:
+  stack   the whole stack on loopback (simulators, exporter, Prometheus,
+          Alertmanager, webhook recorder): writes their configurations, starts
+          each process in a process group of its own and stops them all again;
+          also a program, `python3 -m triagetest.stack demo|reap`
+  driver  what the Python test drivers share: a work directory, a Stack,
+          PASS/FAIL checks counted, "N passed, N failed", BUILD/artifacts
+
+Standard library only. Nothing is imported here: `import triagetest` loads no
+module, so `python3 -m triagetest.stack` runs the module once.
+"""
