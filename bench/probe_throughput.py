@@ -34,8 +34,7 @@ if importlib.util.find_spec("triagetest") is None and \
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_LIB, os.environ.get("PYTHONPATH")) if p)
     os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
 
-import benchlib  # noqa: E402
-from benchlib import stack  # noqa: E402
+from triagetest import benchlib, stack  # noqa: E402
 
 LOOPBACK_HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]
 

@@ -29,8 +29,7 @@ if importlib.util.find_spec("triagetest") is None and \
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_LIB, os.environ.get("PYTHONPATH")) if p)
     os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
 
-import benchlib  # noqa: E402
-from benchlib import stack  # noqa: E402
+from triagetest import benchlib, stack  # noqa: E402
 from probe_throughput import LOOPBACK_HOSTS, exporter_config, free_port  # noqa: E402
 
 

@@ -47,7 +47,7 @@ import urllib.parse
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-from triagetest import driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
+from triagetest import benchlib, driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
 
 REPO = driver.REPO
 DEPLOY = os.path.join(REPO, "deploy", "kubernetes")
@@ -59,8 +59,6 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 import gen_deploy  # noqa: E402
-sys.path.insert(0, os.path.join(REPO, "bench"))
-import benchlib  # noqa: E402  (the exposition parser)
 
 
 def kustomizers():

@@ -35,10 +35,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(REPO, "bench"))
 sys.path.insert(0, HERE)
-import benchlib  # noqa: E402  (scrape and /proc readers)
-from triagetest import driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
+from triagetest import benchlib, driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
 from hostile_server import HostileServers  # noqa: E402
 
 HEALTHY_PROBES = 50

@@ -38,9 +38,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(REPO, "bench"))
-import benchlib  # noqa: E402  (/proc readers)
-from triagetest import driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
+from triagetest import benchlib, driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
 
 SCRAPERS = 64
 # The probes' interval: 10,000 fresh connections to one simulator every

@@ -1,6 +1,7 @@
-"""Shared pieces of the benchmarks: a loopback nginx with fixed answers, CPU
-and memory of a process read from /proc, wrk, blackbox_exporter, and reading
-the exporter's own /metrics.
+"""Shared pieces of the benchmarks (bench/): a loopback nginx with fixed
+answers, CPU and memory of a process read from /proc, wrk, blackbox_exporter,
+and reading the exporter's own /metrics. The tests use the /proc readers and
+the exposition parser too (tests/hostile, tests/load, tests/deploy).
 
 The process handling (process groups, stop on exit) is triagetest.stack's.
 Standard library only.
@@ -13,7 +14,7 @@ import shutil
 import subprocess
 import time
 
-from triagetest import stack  # PYTHONPATH=tests/lib
+from triagetest import stack
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
