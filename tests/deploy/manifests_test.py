@@ -46,8 +46,7 @@ import urllib.parse
 
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-from triagetest import benchlib, driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
+from triagetest import benchlib, driver, stack  # PYTHONPATH=tests/lib
 
 REPO = driver.REPO
 DEPLOY = os.path.join(REPO, "deploy", "kubernetes")

@@ -33,12 +33,9 @@ import subprocess
 import sys
 import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
-sys.path.insert(0, HERE)
 from triagetest import driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
-from hostile_server import HostileServers  # noqa: E402
+from triagetest.hostile_server import HostileServers  # noqa: E402
 
 CANARIES = {name: "canary-%s-%s" % (name, os.urandom(6).hex()) for name in ("bearer", "basic", "kube", "web")}
 BASIC_USER = "probe-user"

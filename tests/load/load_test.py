@@ -35,8 +35,6 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
 from triagetest import benchlib, driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
 

@@ -16,6 +16,9 @@ Modules:
   benchlib  the benchmarks' pieces (a loopback nginx, wrk, blackbox_exporter)
             and what the tests use too: CPU and memory of a process from
             /proc, the exporter's /metrics read and parsed
+  hostile_server
+            misbehaving HTTP and TLS targets, in the test's own process
+            (tests/hostile, tests/load/shutdown_test.py)
 
 Standard library only. Nothing is imported here: `import triagetest` loads no
 module, so `python3 -m triagetest.stack` runs the module once.
