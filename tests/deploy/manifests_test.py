@@ -56,9 +56,6 @@ SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace", "StorageClass"}
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-import gen_deploy  # noqa: E402
-
 
 def kustomizers():
     """[(label, argv prefix)] of every kustomize found: kubectl on PATH, and
@@ -635,10 +632,10 @@ def main():
     build = os.path.abspath(args.build)
     run = driver.Run("manifests", args.pgid_file)
     try:
-        stale = [rel for rel, text in gen_deploy.build(REPO).items()
-                 if open(os.path.join(REPO, rel), encoding="utf-8").read() != text]
-        run.check(not stale, "the generated manifests match alerts/ and dashboards/ "
-                  "(python3 scripts/gen_deploy.py)", stale)
+        gen = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "gen_deploy.py"), "--check",
+                              "--root", REPO], capture_output=True, text=True)
+        run.check(gen.returncode == 0, "the generated manifests match alerts/ and dashboards/ "
+                  "(python3 scripts/gen_deploy.py)", gen.stdout + gen.stderr)
         tools = kustomizers()
         run.check(tools, "a kustomize to build the manifests with (kubectl from scripts/install-deps.sh)")
         for label, argv in tools:
