@@ -70,9 +70,8 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # leave no __pycache__ in the work tree
-sys.path.insert(0, HERE)
 from triagetest import stack  # noqa: E402  (PYTHONPATH=tests/lib)
-from scenarios import SCENARIOS, SIMULATOR_SYSTEMS, TCP, TLS  # noqa: E402
+from scenarios import SCENARIOS, SIMULATOR_SYSTEMS, TCP, TLS  # noqa: E402  (beside this script)
 
 # What a scenario's "action" may be (tests/e2e/scenarios.py says what each does).
 ACTIONS = (None, "close_listener", "short_lived_cert", "prometheus_without_bearer", "broken_config",
