@@ -16,6 +16,7 @@ headline; keep-alive is measured too (blackbox_exporter has no such mode).
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -25,8 +26,15 @@ import sys
 import tempfile
 import time
 
-import benchlib
-from benchlib import stack
+# The shared helpers are the triagetest package, found through
+# PYTHONPATH=<repo>/tests/lib. Run by hand without it: set it and start again.
+_LIB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "lib")
+if importlib.util.find_spec("triagetest") is None and \
+        _LIB not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_LIB, os.environ.get("PYTHONPATH")) if p)
+    os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
+
+from triagetest import benchlib, stack  # noqa: E402
 
 LOOPBACK_HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"]
 

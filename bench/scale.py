@@ -13,6 +13,7 @@ all of that runs (gzip, as Prometheus asks for it).
 
 import argparse
 import gzip
+import importlib.util
 import os
 import shutil
 import sys
@@ -20,9 +21,16 @@ import tempfile
 import time
 import urllib.request
 
-import benchlib
-from benchlib import stack
-from probe_throughput import LOOPBACK_HOSTS, exporter_config, free_port
+# The shared helpers are the triagetest package, found through
+# PYTHONPATH=<repo>/tests/lib. Run by hand without it: set it and start again.
+_LIB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "lib")
+if importlib.util.find_spec("triagetest") is None and \
+        _LIB not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_LIB, os.environ.get("PYTHONPATH")) if p)
+    os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
+
+from triagetest import benchlib, stack  # noqa: E402
+from probe_throughput import LOOPBACK_HOSTS, exporter_config, free_port  # noqa: E402
 
 
 def log(msg):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the demo (`make demo`): the whole stack on loopback, started and
-# stopped by scripts/stack.py (the same module the end-to-end suite uses):
+# stopped by tests/lib/triagetest/stack.py (the same module the end-to-end
+# suite uses):
 #   127.0.0.1:18081  triage_simulator, echo (tools/simulator/scenarios/demo.yaml)
 #   127.0.0.1:18082  triage_simulator, node (tools/simulator/scenarios/node-demo.yaml)
 #   127.0.0.1:18083  triage_simulator, kube (tools/simulator/scenarios/kube-demo.yaml)
@@ -18,6 +19,7 @@
 set -uo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
+export PYTHONPATH="$PWD/tests/lib${PYTHONPATH:+:$PYTHONPATH}"
 
 PY=$(command -v python3 || true)
 if [ -z "$PY" ]; then
@@ -26,7 +28,7 @@ if [ -z "$PY" ]; then
 fi
 
 pgids=$(mktemp "${TMPDIR:-/tmp}/triage-demo-pgids.XXXXXX")
-"$PY" scripts/stack.py demo --build "$BUILD" \
+"$PY" -B -m triagetest.stack demo --build "$BUILD" \
   --exporter-port "${DEMO_PORT:-9479}" \
   --prometheus-port "${DEMO_PROMETHEUS_PORT:-9090}" \
   --alertmanager-port "${DEMO_ALERTMANAGER_PORT:-9093}" \
@@ -34,10 +36,10 @@ pgids=$(mktemp "${TMPDIR:-/tmp}/triage-demo-pgids.XXXXXX")
   --pgid-file "$pgids" &
 py=$!
 
-# stack.py stops what it started on TERM or INT; whatever it could not stop
-# (it was killed itself) is stopped by `stack.py reap` on the way out.
+# triagetest.stack stops what it started on TERM or INT; whatever it could not
+# stop (it was killed itself) is stopped by `triagetest.stack reap` on the way out.
 trap 'kill -TERM "$py" 2>/dev/null' INT TERM
-trap '"$PY" scripts/stack.py reap --pgid-file "$pgids"; rm -f "$pgids" "$pgids.tmp"' EXIT
+trap '"$PY" -B -m triagetest.stack reap --pgid-file "$pgids"; rm -f "$pgids" "$pgids.tmp"' EXIT
 rc=0
 wait "$py" || rc=$?
 while kill -0 "$py" 2>/dev/null; do  # a trapped signal ends `wait` early

@@ -46,8 +46,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # leave no __pycache__ in the work tree
-sys.path.insert(0, HERE)
-from lint_dashboards import KINDS, VAR_RE, data_tag  # noqa: E402
+from lint_dashboards import KINDS, VAR_RE, data_tag  # noqa: E402  (beside this script)
 
 REGEX_META = re.compile(r"([\\^$*+?.()|{}\[\]])")
 

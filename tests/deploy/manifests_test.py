@@ -46,11 +46,7 @@ import urllib.parse
 
 import yaml
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-import driver  # noqa: E402
-
-stack = driver.stack
+from triagetest import benchlib, driver, stack  # PYTHONPATH=tests/lib
 
 REPO = driver.REPO
 DEPLOY = os.path.join(REPO, "deploy", "kubernetes")
@@ -59,11 +55,6 @@ NAMESPACE = "monitoring"
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace", "StorageClass"}
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
-
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-import gen_deploy  # noqa: E402
-sys.path.insert(0, os.path.join(REPO, "bench"))
-import benchlib  # noqa: E402  (the exposition parser)
 
 
 def kustomizers():
@@ -641,10 +632,10 @@ def main():
     build = os.path.abspath(args.build)
     run = driver.Run("manifests", args.pgid_file)
     try:
-        stale = [rel for rel, text in gen_deploy.build(REPO).items()
-                 if open(os.path.join(REPO, rel), encoding="utf-8").read() != text]
-        run.check(not stale, "the generated manifests match alerts/ and dashboards/ "
-                  "(python3 scripts/gen_deploy.py)", stale)
+        gen = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "gen_deploy.py"), "--check",
+                              "--root", REPO], capture_output=True, text=True)
+        run.check(gen.returncode == 0, "the generated manifests match alerts/ and dashboards/ "
+                  "(python3 scripts/gen_deploy.py)", gen.stdout + gen.stderr)
         tools = kustomizers()
         run.check(tools, "a kustomize to build the manifests with (kubectl from scripts/install-deps.sh)")
         for label, argv in tools:

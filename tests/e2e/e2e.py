@@ -2,7 +2,7 @@
 """End-to-end suite: the real Prometheus and Alertmanager over the exporter
 and the simulators, every failure mode at once.
 
-Starts on loopback (scripts/stack.py does the starting and stopping):
+Starts on loopback (triagetest.stack does the starting and stopping):
   - one triage_simulator per scenario (tests/e2e/scenarios.py; two for the
     edge gateway's), ports from the kernel, all in mode ok; a TCP listener of
     the driver's own; openssl s_server with a 30-day certificate;
@@ -70,10 +70,8 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # leave no __pycache__ in the work tree
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-sys.path.insert(0, HERE)
-import stack  # noqa: E402
-from scenarios import SCENARIOS, SIMULATOR_SYSTEMS, TCP, TLS  # noqa: E402
+from triagetest import stack  # noqa: E402  (PYTHONPATH=tests/lib)
+from scenarios import SCENARIOS, SIMULATOR_SYSTEMS, TCP, TLS  # noqa: E402  (beside this script)
 
 # What a scenario's "action" may be (tests/e2e/scenarios.py says what each does).
 ACTIONS = (None, "close_listener", "short_lived_cert", "prometheus_without_bearer", "broken_config",
@@ -982,7 +980,7 @@ class Suite:
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", required=True, help="build directory with the binaries")
-    ap.add_argument("--pgid-file", help="list of started process groups (scripts/stack.py reap)")
+    ap.add_argument("--pgid-file", help="list of started process groups (python3 -m triagetest.stack reap)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, stack.raise_on_signal)

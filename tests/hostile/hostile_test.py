@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hostile targets: for each misbehaving target of tests/hostile/hostile_server.py,
+"""Hostile targets: for each misbehaving target of triagetest.hostile_server,
 a fresh triage_exporter probes it beside 50 healthy probes (a triage_simulator
 on loopback), and the test asserts:
 
@@ -32,17 +32,9 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-sys.path.insert(0, os.path.join(REPO, "bench"))
-sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
-sys.path.insert(0, HERE)
-import benchlib  # noqa: E402  (scrape and /proc readers)
-import driver  # noqa: E402
-import stack  # noqa: E402
-from hostile_server import HostileServers  # noqa: E402
+from triagetest import benchlib, driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
+from triagetest.hostile_server import HostileServers  # noqa: E402
 
 HEALTHY_PROBES = 50
 HEALTHY_INTERVAL = 0.5

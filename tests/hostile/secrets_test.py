@@ -33,15 +33,9 @@ import subprocess
 import sys
 import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
-sys.path.insert(0, HERE)
-import driver  # noqa: E402
-import stack  # noqa: E402
-from hostile_server import HostileServers  # noqa: E402
+from triagetest import driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
+from triagetest.hostile_server import HostileServers  # noqa: E402
 
 CANARIES = {name: "canary-%s-%s" % (name, os.urandom(6).hex()) for name in ("bearer", "basic", "kube", "web")}
 BASIC_USER = "probe-user"

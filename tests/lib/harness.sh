@@ -19,6 +19,8 @@
 #
 # Globals:
 #   ROOT              the repository root (two levels above this file, else $PWD)
+#   PYTHONPATH        (exported) $ROOT/tests/lib in front: the triagetest
+#                     package for the Python a script starts
 #   EXPORTER          absolute path of triage_exporter       (harness_args)
 #   SIMULATOR         absolute path of triage_simulator      (harness_args)
 #   HARNESS_NAME      the name given to harness_init
@@ -110,6 +112,7 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 [ -f "$ROOT/examples/demo.yaml" ] || ROOT=$PWD
+export PYTHONPATH="$ROOT/tests/lib${PYTHONPATH:+:$PYTHONPATH}"
 
 harness_args() {
   if [ $# -ne 2 ]; then

@@ -35,15 +35,8 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-sys.path.insert(0, os.path.join(REPO, "bench"))
-sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
-import benchlib  # noqa: E402  (/proc readers)
-import driver  # noqa: E402
-import stack  # noqa: E402
+from triagetest import benchlib, driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
 
 SCRAPERS = 64
 # The probes' interval: 10,000 fresh connections to one simulator every

@@ -23,15 +23,9 @@ import sys
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
-sys.path.insert(0, os.path.join(REPO, "tests", "hostile"))
-import driver  # noqa: E402
-import stack  # noqa: E402
-from hostile_server import HostileServers  # noqa: E402
+from triagetest import driver, stack  # noqa: E402  (PYTHONPATH=tests/lib)
+from triagetest.hostile_server import HostileServers  # noqa: E402
 
 # Enough probes for a /metrics page of about 5 MiB once each has run: more
 # than the socket buffers hold (tcp_wmem allows 4 MiB), so the scrape is

@@ -1,8 +1,11 @@
-"""What the Python test drivers of tests/hostile and tests/load share: a work
-directory and a scripts/stack.py Stack that stops what it started (also on
-SIGTERM), checks printed as PASS/FAIL lines and counted, files written under
-BUILD/artifacts, and the end: "N passed, N failed", the work directory
-removed (kept, and its path printed, when something failed), exit status.
+"""What the Python test drivers of tests/hostile, tests/load and tests/deploy
+share: a work directory and a triagetest.stack Stack that stops what it
+started (also on SIGTERM), checks printed as PASS/FAIL lines and counted,
+files written under BUILD/artifacts, and the end: "N passed, N failed", the
+work directory removed (kept, and its path printed, when something failed),
+exit status.
+
+    from triagetest import driver
 
     run = driver.Run("load", args.pgid_file)
     try:
@@ -18,12 +21,11 @@ Standard library only.
 import os
 import shutil
 import signal
-import sys
 import tempfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-import stack  # noqa: E402
+from triagetest import stack
+
+REPO = stack.REPO
 
 
 class Run:

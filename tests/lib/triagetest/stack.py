@@ -3,25 +3,28 @@
 real Prometheus and Alertmanager (Debian packages) and, for tests, a webhook
 receiver that records every notification.
 
-Used by `make demo` (scripts/demo.sh runs `stack.py demo`) and by the
-end-to-end suite (tests/e2e/e2e.py imports this module). It writes the
-Prometheus and Alertmanager configurations, renders a time-scaled copy of the
-rule pack with triage_rulegen, starts every process in a process group of its
-own and stops them all again, also on failure and on Ctrl-C.
+Used by `make demo` (scripts/demo.sh runs `python3 -m triagetest.stack demo`),
+by the Python test drivers of tests/ (the end-to-end suite, hostile, load,
+deploy) and by the benchmarks of bench/. It writes the Prometheus and
+Alertmanager configurations, renders a time-scaled copy of the rule pack with
+triage_rulegen, starts every process in a process group of its own and stops
+them all again, also on failure and on Ctrl-C.
 
 Every process started is listed in a "pgid file" (one line per process: its
 process group, a name and the program; and the temporary directory) until it
 has been stopped. When the
 Python process itself dies before it could clean up, the calling shell runs
-`stack.py reap --pgid-file FILE`, which stops what is still listed (after
-checking that the group leader still runs the program that was started).
+`python3 -m triagetest.stack reap --pgid-file FILE`, which stops what is still
+listed (after checking that the group leader still runs the program that was
+started).
 
 Standard library only.
 
-Commands:
-  stack.py demo --build DIR [--exporter-port 9479] [--prometheus-port 9090]
-                [--alertmanager-port 9093] [--duration SECONDS] [--pgid-file FILE]
-  stack.py reap --pgid-file FILE
+Commands (PYTHONPATH=<repo>/tests/lib):
+  python3 -m triagetest.stack demo --build DIR [--exporter-port 9479]
+      [--prometheus-port 9090] [--alertmanager-port 9093] [--duration SECONDS]
+      [--pgid-file FILE]
+  python3 -m triagetest.stack reap --pgid-file FILE
 """
 
 import argparse
@@ -39,7 +42,8 @@ import time
 import urllib.error
 import urllib.request
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# This file is <repo>/tests/lib/triagetest/stack.py.
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 # Neither the tests nor the demo ever want a proxy between them and loopback.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -160,7 +164,7 @@ def prometheus_config(exporter_target, alertmanager_target, rule_file, scrape_in
     None), one Alertmanager.
     extra_scrape_configs: YAML list items appended under scrape_configs
     (indented by two spaces, like the exporter's job)."""
-    return """# Written by scripts/stack.py.
+    return """# Written by tests/lib/triagetest/stack.py.
 global:
   scrape_interval: {si}
   scrape_timeout: {si}
@@ -197,7 +201,7 @@ def alertmanager_config(inhibit_file, webhook_url=None, group_by=("alertname", "
 """
     with open(inhibit_file, encoding="utf-8") as f:
         inhibit = f.read()
-    return """# Written by scripts/stack.py; the inhibit rules below are {src}.
+    return """# Written by tests/lib/triagetest/stack.py; the inhibit rules below are {src}.
 route:
   receiver: default
   group_by: [{group_by}]
@@ -220,7 +224,7 @@ def write_file(path, text):
 
 
 class PgidFile:
-    """The processes started and not yet stopped, for `stack.py reap`."""
+    """The processes started and not yet stopped, for `triagetest.stack reap`."""
 
     def __init__(self, path):
         self.path = path
@@ -673,7 +677,7 @@ def raise_on_signal(signum, _frame):
 
 
 def main(argv):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python3 -m triagetest.stack", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the demo stack until Ctrl-C or --duration")
     d.add_argument("--build", default="build", help="build directory with the binaries")
@@ -682,7 +686,7 @@ def main(argv):
     d.add_argument("--alertmanager-port", type=int, default=9093)
     d.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: never)")
     d.add_argument("--pgid-file", help="list of started process groups, for `reap`")
-    r = sub.add_parser("reap", help="stop the processes a dead stack.py left behind")
+    r = sub.add_parser("reap", help="stop the processes a dead demo or test driver left behind")
     r.add_argument("--pgid-file", required=True)
     args = ap.parse_args(argv)
 

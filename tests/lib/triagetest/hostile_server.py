@@ -1,4 +1,5 @@
-"""Hostile HTTP targets for tests/hostile/hostile_test.py: one server on
+"""Hostile HTTP targets for tests/hostile/hostile_test.py (and for
+tests/hostile/secrets_test.py and tests/load/shutdown_test.py): one server on
 127.0.0.1 (port from the kernel) whose request path picks the misbehaviour,
 plus TLS listeners that present a bad certificate.
 

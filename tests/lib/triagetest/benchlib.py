@@ -1,8 +1,9 @@
-"""Shared pieces of the benchmarks: a loopback nginx with fixed answers, CPU
-and memory of a process read from /proc, wrk, blackbox_exporter, and reading
-the exporter's own /metrics.
+"""Shared pieces of the benchmarks (bench/): a loopback nginx with fixed
+answers, CPU and memory of a process read from /proc, wrk, blackbox_exporter,
+and reading the exporter's own /metrics. The tests use the /proc readers and
+the exposition parser too (tests/hostile, tests/load, tests/deploy).
 
-The process handling (process groups, stop on exit) is scripts/stack.py's.
+The process handling (process groups, stop on exit) is triagetest.stack's.
 Standard library only.
 """
 
@@ -11,13 +12,9 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-
-import stack  # noqa: E402  (scripts/stack.py)
+from triagetest import stack
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
