@@ -12,6 +12,8 @@ namespace {
 
 using nlohmann::json;
 
+}  // namespace
+
 struct ClusterState : HttpRunState {
   uint64_t leader_changes = 0;
   std::optional<std::string> last_leader;  // last identity seen, kept across unknown periods
@@ -30,6 +32,8 @@ struct ClusterState : HttpRunState {
     follower_lag.clear();
   }
 };
+
+namespace {
 
 enum class Read { kAbsent, kOk, kWrongType };
 
@@ -233,13 +237,8 @@ std::shared_ptr<const ProbeSpec> ParseClusterProbe(MapReader& r, ProbeCommon com
   return std::make_shared<ClusterProbeSpec>(std::move(common), std::move(c));
 }
 
-std::unique_ptr<ProbeState> ClusterProbeSpec::NewState() const {
-  return std::make_unique<ClusterState>();
-}
-
-void ClusterProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-                           std::function<void(RunOutcome)> done) const {
-  auto& s = static_cast<ClusterState&>(state);
+void ClusterProbeSpec::RunKind(Fetcher& fetcher, ClusterState& s, DebugLog* debug,
+                               std::function<void(RunOutcome)> done) const {
   HttpRunSteps steps;
   steps.clear = [&s](FailureReason) { s.ClearView(); };
   steps.judge_body = [this, &s, debug](const HttpResult& res) { return JudgeBody(res, s, debug); };
@@ -247,9 +246,8 @@ void ClusterProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
                   std::move(done));
 }
 
-RunOutcome ClusterProbeSpec::JudgeBody(const HttpResult& res, ProbeState& state,
+RunOutcome ClusterProbeSpec::JudgeBody(const HttpResult& res, ClusterState& s,
                                        DebugLog* debug) const {
-  auto& s = static_cast<ClusterState&>(state);
   ClusterView view = ReadClusterBody(config_, res.body);
   if (!view.readable) {
     s.ClearView();
@@ -308,8 +306,7 @@ RunOutcome ClusterProbeSpec::JudgeBody(const HttpResult& res, ProbeState& state,
             : RunOutcome{false, FailureReason::kCheckFailed};
 }
 
-void ClusterProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {
-  const auto& s = static_cast<const ClusterState&>(state);
+void ClusterProbeSpec::RenderKind(const ClusterState& s, SampleWriter& w) const {
   if (!s.ran) return;
   RenderPhases(s.phases, w, /*with_http_phases=*/true);
   s.responses.Render(w);

@@ -77,22 +77,19 @@ struct ClusterView {
 };
 ClusterView ReadClusterBody(const ClusterProbeConfig& c, std::string_view body);
 
-class ClusterProbeSpec : public ProbeSpec {
- public:
-  ClusterProbeSpec(ProbeCommon common, ClusterProbeConfig config)
-      : ProbeSpec(std::move(common)), config_(std::move(config)) {}
-  const ClusterProbeConfig& config() const { return config_; }
+struct ClusterState;  // kept between runs; defined in cluster_probe.cpp
 
-  std::unique_ptr<ProbeState> NewState() const override;
-  void Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-           std::function<void(RunOutcome)> done) const override;
-  void Render(const ProbeState& state, SampleWriter& w) const override;
+class ClusterProbeSpec : public KindSpec<ClusterProbeConfig, ClusterState> {
+ public:
+  using KindSpec::KindSpec;
 
  private:
+  void RunKind(Fetcher& fetcher, ClusterState& state, DebugLog* debug,
+               std::function<void(RunOutcome)> done) const override;
+  void RenderKind(const ClusterState& state, SampleWriter& w) const override;
   // Reads the answer of a valid status into the outcome, updating the state
   // (transport and status are judged by RunHttpExchange).
-  RunOutcome JudgeBody(const HttpResult& res, ProbeState& state, DebugLog* debug) const;
-  ClusterProbeConfig config_;
+  RunOutcome JudgeBody(const HttpResult& res, ClusterState& state, DebugLog* debug) const;
 };
 
 }  // namespace triage

@@ -97,4 +97,37 @@ class ProbeSpec {
   ProbeCommon common_;
 };
 
+// The typed half of a ProbeSpec, which every kind would otherwise write
+// again: it keeps the kind's parsed Config, makes a fresh State for each
+// probe, and hands RunKind and RenderKind that State as its own type. A kind
+// declares its State in its header (defined in its .cpp, where the spec is
+// constructed) and implements the two:
+//
+//   struct TcpState;
+//   class TcpProbeSpec : public KindSpec<TcpProbeConfig, TcpState> { ... };
+template <typename Config, typename State>
+class KindSpec : public ProbeSpec {
+ public:
+  KindSpec(ProbeCommon common, Config config)
+      : ProbeSpec(std::move(common)), config_(std::move(config)) {}
+  const Config& config() const { return config_; }
+
+  std::unique_ptr<ProbeState> NewState() const final { return std::make_unique<State>(); }
+  void Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
+           std::function<void(RunOutcome)> done) const final {
+    RunKind(fetcher, static_cast<State&>(state), debug, std::move(done));
+  }
+  void Render(const ProbeState& state, SampleWriter& w) const final {
+    RenderKind(static_cast<const State&>(state), w);
+  }
+
+ protected:
+  // ProbeSpec::Run and ProbeSpec::Render with the kind's own state.
+  virtual void RunKind(Fetcher& fetcher, State& state, DebugLog* debug,
+                       std::function<void(RunOutcome)> done) const = 0;
+  virtual void RenderKind(const State& state, SampleWriter& w) const = 0;
+
+  Config config_;
+};
+
 }  // namespace triage

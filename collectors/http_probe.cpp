@@ -30,6 +30,8 @@ struct ErrorKey {
   }
 };
 
+}  // namespace
+
 struct HttpState : HttpRunState {
   SortedCounts<ErrorKey> errors;            // (status, error_code) -> count
   std::vector<std::string> error_codes;    // distinct error_code values admitted, sorted
@@ -40,6 +42,8 @@ struct HttpState : HttpRunState {
   std::optional<double> clock_skew;
   double cert_expiry = 0;
 };
+
+namespace {
 
 double SecondsSinceEpoch(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
@@ -87,20 +91,14 @@ std::shared_ptr<const ProbeSpec> ParseHttpProbe(MapReader& r, ProbeCommon common
   return std::make_shared<HttpProbeSpec>(std::move(common), std::move(c));
 }
 
-std::unique_ptr<ProbeState> HttpProbeSpec::NewState() const {
-  return std::make_unique<HttpState>();
-}
-
-void HttpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-                        std::function<void(RunOutcome)> done) const {
-  auto& s = static_cast<HttpState&>(state);
+void HttpProbeSpec::RunKind(Fetcher& fetcher, HttpState& s, DebugLog* debug,
+                            std::function<void(RunOutcome)> done) const {
   HttpRunSteps steps;
   steps.record = [this, &s, debug](const HttpResult& res) { Record(res, s, debug); };
   RunHttpExchange(fetcher, config_, common().timeout, s, debug, std::move(steps), std::move(done));
 }
 
-void HttpProbeSpec::Record(const HttpResult& res, ProbeState& state, DebugLog* debug) const {
-  auto& s = static_cast<HttpState&>(state);
+void HttpProbeSpec::Record(const HttpResult& res, HttpState& s, DebugLog* debug) const {
   // The "last response" gauges describe this run: without a response they
   // read 0 (status, Retry-After) or disappear (version, clock skew).
   s.last_status = 0;
@@ -154,8 +152,7 @@ void HttpProbeSpec::Record(const HttpResult& res, ProbeState& state, DebugLog* d
   }
 }
 
-void HttpProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {
-  const auto& s = static_cast<const HttpState&>(state);
+void HttpProbeSpec::RenderKind(const HttpState& s, SampleWriter& w) const {
   if (!s.ran) return;
   RenderPhases(s.phases, w, /*with_http_phases=*/true);
   s.responses.Render(w);

@@ -24,21 +24,18 @@ struct HttpProbeConfig : HttpClientConfig {
 // Parses the http keys of a probe (docs/configuration.md, "kind: http").
 std::shared_ptr<const ProbeSpec> ParseHttpProbe(MapReader& r, ProbeCommon common);
 
-class HttpProbeSpec : public ProbeSpec {
- public:
-  HttpProbeSpec(ProbeCommon common, HttpProbeConfig config)
-      : ProbeSpec(std::move(common)), config_(std::move(config)) {}
-  const HttpProbeConfig& config() const { return config_; }
+struct HttpState;  // kept between runs; defined in http_probe.cpp
 
-  std::unique_ptr<ProbeState> NewState() const override;
-  void Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-           std::function<void(RunOutcome)> done) const override;
-  void Render(const ProbeState& state, SampleWriter& w) const override;
+class HttpProbeSpec : public KindSpec<HttpProbeConfig, HttpState> {
+ public:
+  using KindSpec::KindSpec;
 
  private:
+  void RunKind(Fetcher& fetcher, HttpState& state, DebugLog* debug,
+               std::function<void(RunOutcome)> done) const override;
+  void RenderKind(const HttpState& state, SampleWriter& w) const override;
   // Records the "last response" gauges and error codes of a finished exchange.
-  void Record(const HttpResult& res, ProbeState& state, DebugLog* debug) const;
-  HttpProbeConfig config_;
+  void Record(const HttpResult& res, HttpState& state, DebugLog* debug) const;
 };
 
 }  // namespace triage

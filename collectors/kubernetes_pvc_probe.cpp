@@ -20,10 +20,14 @@ using std::chrono::milliseconds;
 // Claims named one by one in the debug log of a run; the rest are counted.
 constexpr size_t kDebugClaimLines = 20;
 
+}  // namespace
+
 struct PvcState : ProbeState {
   std::vector<Claim> claims;          // of the last run, sorted by name, at most max_claims
   std::optional<bool> default_class;  // absent: not checked, or the call failed
 };
+
+namespace {
 
 // ---- one run ----------------------------------------------------------------------
 
@@ -389,16 +393,12 @@ std::string KubernetesPvcProbeSpec::StorageClassesUrl() const {
   return config_.http.url + "/apis/storage.k8s.io/v1/storageclasses";
 }
 
-std::unique_ptr<ProbeState> KubernetesPvcProbeSpec::NewState() const {
-  return std::make_unique<PvcState>();
-}
-
-void KubernetesPvcProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-                                 std::function<void(RunOutcome)> done) const {
+void KubernetesPvcProbeSpec::RunKind(Fetcher& fetcher, PvcState& s, DebugLog* debug,
+                                     std::function<void(RunOutcome)> done) const {
   auto run = std::make_shared<PvcRun>();
   run->spec = this;
   run->fetcher = &fetcher;
-  run->state = &static_cast<PvcState&>(state);
+  run->state = &s;
   run->debug = debug;
   run->done = std::move(done);
   run->deadline = Clock::now() + common().timeout;
@@ -414,8 +414,7 @@ void KubernetesPvcProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* 
   }
 }
 
-void KubernetesPvcProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {
-  const auto& s = static_cast<const PvcState&>(state);
+void KubernetesPvcProbeSpec::RenderKind(const PvcState& s, SampleWriter& w) const {
   for (const Claim& c : s.claims) {
     for (size_t p = 0; p < kPhaseNames.size(); ++p) {
       const SampleWriter::LabelView labels[] = {

@@ -59,24 +59,21 @@ std::shared_ptr<const ProbeSpec> ParseKubernetesPvcProbe(MapReader& r, ProbeComm
 // Percent-encodes everything but the RFC 3986 unreserved characters.
 std::string EncodeQueryValue(std::string_view s);
 
-class KubernetesPvcProbeSpec : public ProbeSpec {
+struct PvcState;  // kept between runs; defined in kubernetes_pvc_probe.cpp
+
+class KubernetesPvcProbeSpec : public KindSpec<KubernetesPvcConfig, PvcState> {
  public:
-  KubernetesPvcProbeSpec(ProbeCommon common, KubernetesPvcConfig config)
-      : ProbeSpec(std::move(common)), config_(std::move(config)) {}
-  const KubernetesPvcConfig& config() const { return config_; }
+  using KindSpec::KindSpec;
 
   // The request URLs of a run.
   std::string ClaimsUrl() const;
   std::string EventsUrl(std::string_view claim) const;
   std::string StorageClassesUrl() const;
 
-  std::unique_ptr<ProbeState> NewState() const override;
-  void Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-           std::function<void(RunOutcome)> done) const override;
-  void Render(const ProbeState& state, SampleWriter& w) const override;
-
  private:
-  KubernetesPvcConfig config_;
+  void RunKind(Fetcher& fetcher, PvcState& state, DebugLog* debug,
+               std::function<void(RunOutcome)> done) const override;
+  void RenderKind(const PvcState& state, SampleWriter& w) const override;
 };
 
 }  // namespace triage

@@ -16,9 +16,13 @@ using nlohmann::json;
 constexpr std::array<const char*, 7> kPassingWords = {"ok",   "pass", "passed", "true",
                                                       "ready", "up",  "healthy"};
 
+}  // namespace
+
 struct ReadinessState : HttpRunState {
   std::map<std::string, bool> checks;  // sanitized name -> passed, from the last readable answer
 };
+
+namespace {
 
 bool IsPassingWord(const std::string& s) {
   for (const char* w : kPassingWords) {
@@ -119,13 +123,8 @@ std::shared_ptr<const ProbeSpec> ParseReadinessProbe(MapReader& r, ProbeCommon c
   return std::make_shared<ReadinessProbeSpec>(std::move(common), std::move(c));
 }
 
-std::unique_ptr<ProbeState> ReadinessProbeSpec::NewState() const {
-  return std::make_unique<ReadinessState>();
-}
-
-void ReadinessProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-                             std::function<void(RunOutcome)> done) const {
-  auto& s = static_cast<ReadinessState&>(state);
+void ReadinessProbeSpec::RunKind(Fetcher& fetcher, ReadinessState& s, DebugLog* debug,
+                                 std::function<void(RunOutcome)> done) const {
   HttpRunSteps steps;
   steps.clear = [&s](FailureReason) { s.checks.clear(); };
   steps.judge_body = [this, &s, debug](const HttpResult& res) { return JudgeBody(res, s, debug); };
@@ -133,9 +132,8 @@ void ReadinessProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debu
                   std::move(done));
 }
 
-RunOutcome ReadinessProbeSpec::JudgeBody(const HttpResult& res, ProbeState& state,
+RunOutcome ReadinessProbeSpec::JudgeBody(const HttpResult& res, ReadinessState& s,
                                          DebugLog* debug) const {
-  auto& s = static_cast<ReadinessState&>(state);
   ReadinessChecks judged = JudgeReadinessBody(config_, res.body);
   if (!judged.readable) {
     s.checks.clear();
@@ -172,8 +170,7 @@ RunOutcome ReadinessProbeSpec::JudgeBody(const HttpResult& res, ProbeState& stat
   return {true, FailureReason::kNone};
 }
 
-void ReadinessProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {
-  const auto& s = static_cast<const ReadinessState&>(state);
+void ReadinessProbeSpec::RenderKind(const ReadinessState& s, SampleWriter& w) const {
   if (!s.ran) return;
   RenderPhases(s.phases, w, /*with_http_phases=*/true);
   s.responses.Render(w);

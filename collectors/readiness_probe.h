@@ -59,22 +59,19 @@ struct ReadinessChecks {
 };
 ReadinessChecks JudgeReadinessBody(const ReadinessProbeConfig& c, std::string_view body);
 
-class ReadinessProbeSpec : public ProbeSpec {
- public:
-  ReadinessProbeSpec(ProbeCommon common, ReadinessProbeConfig config)
-      : ProbeSpec(std::move(common)), config_(std::move(config)) {}
-  const ReadinessProbeConfig& config() const { return config_; }
+struct ReadinessState;  // kept between runs; defined in readiness_probe.cpp
 
-  std::unique_ptr<ProbeState> NewState() const override;
-  void Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-           std::function<void(RunOutcome)> done) const override;
-  void Render(const ProbeState& state, SampleWriter& w) const override;
+class ReadinessProbeSpec : public KindSpec<ReadinessProbeConfig, ReadinessState> {
+ public:
+  using KindSpec::KindSpec;
 
  private:
+  void RunKind(Fetcher& fetcher, ReadinessState& state, DebugLog* debug,
+               std::function<void(RunOutcome)> done) const override;
+  void RenderKind(const ReadinessState& state, SampleWriter& w) const override;
   // Reads the answer of a valid status into the outcome, updating the state's
   // checks (transport and status are judged by RunHttpExchange).
-  RunOutcome JudgeBody(const HttpResult& res, ProbeState& state, DebugLog* debug) const;
-  ReadinessProbeConfig config_;
+  RunOutcome JudgeBody(const HttpResult& res, ReadinessState& state, DebugLog* debug) const;
 };
 
 }  // namespace triage

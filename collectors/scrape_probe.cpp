@@ -24,6 +24,8 @@ constexpr size_t kDetailMax = 200;
 bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
 
+}  // namespace
+
 struct ScrapeState : HttpRunState {
   bool up = false;       // the last fetch answered 2xx and parsed
   size_t samples = 0;    // of the last fetch, when `up`
@@ -37,6 +39,8 @@ struct ScrapeState : HttpRunState {
   std::optional<bool> prometheus_up;
   bool have_phases = false;  // false until an exchange with the target finished
 };
+
+namespace {
 
 // What one parse of a metrics page found.
 struct PageFacts {
@@ -358,10 +362,6 @@ std::shared_ptr<const ProbeSpec> ParseScrapeProbe(MapReader& r, ProbeCommon comm
 
 // ---- running -----------------------------------------------------------------------------
 
-std::unique_ptr<ProbeState> ScrapeProbeSpec::NewState() const {
-  return std::make_unique<ScrapeState>();
-}
-
 namespace {
 
 // Forgets what the last fetch of the target said.
@@ -468,9 +468,8 @@ bool HasHeader(const std::vector<std::pair<std::string, std::string>>& headers, 
 
 }  // namespace
 
-void ScrapeProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-                          std::function<void(RunOutcome)> done) const {
-  auto& s = static_cast<ScrapeState&>(state);
+void ScrapeProbeSpec::RunKind(Fetcher& fetcher, ScrapeState& s, DebugLog* debug,
+                              std::function<void(RunOutcome)> done) const {
   const auto started = std::chrono::steady_clock::now();
   HttpRunSteps steps;
   steps.status_line = StatusLine::kOnlyNot2xx;
@@ -521,8 +520,7 @@ void ScrapeProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
                   std::move(done));
 }
 
-void ScrapeProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {
-  const auto& s = static_cast<const ScrapeState&>(state);
+void ScrapeProbeSpec::RenderKind(const ScrapeState& s, SampleWriter& w) const {
   if (!s.ran) return;
   if (s.have_phases) RenderPhases(s.phases, w, /*with_http_phases=*/true);
   s.responses.Render(w);

@@ -103,19 +103,16 @@ PrometheusTargetVerdict EvaluatePrometheusTargets(std::string_view body, std::st
 // Parses the scrape keys of a probe (docs/configuration.md, "kind: scrape").
 std::shared_ptr<const ProbeSpec> ParseScrapeProbe(MapReader& r, ProbeCommon common);
 
-class ScrapeProbeSpec : public ProbeSpec {
- public:
-  ScrapeProbeSpec(ProbeCommon common, ScrapeProbeConfig config)
-      : ProbeSpec(std::move(common)), config_(std::move(config)) {}
-  const ScrapeProbeConfig& config() const { return config_; }
+struct ScrapeState;  // kept between runs; defined in scrape_probe.cpp
 
-  std::unique_ptr<ProbeState> NewState() const override;
-  void Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-           std::function<void(RunOutcome)> done) const override;
-  void Render(const ProbeState& state, SampleWriter& w) const override;
+class ScrapeProbeSpec : public KindSpec<ScrapeProbeConfig, ScrapeState> {
+ public:
+  using KindSpec::KindSpec;
 
  private:
-  ScrapeProbeConfig config_;
+  void RunKind(Fetcher& fetcher, ScrapeState& state, DebugLog* debug,
+               std::function<void(RunOutcome)> done) const override;
+  void RenderKind(const ScrapeState& state, SampleWriter& w) const override;
 };
 
 }  // namespace triage

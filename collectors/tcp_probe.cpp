@@ -13,11 +13,15 @@ namespace {
 
 constexpr size_t kMaxHostLength = 253;
 
+}  // namespace
+
 struct TcpState : ProbeState {
   bool ran = false;
   HttpPhases phases;
   double cert_expiry = 0;
 };
+
+namespace {
 
 bool IsHostChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
@@ -97,13 +101,8 @@ std::string TcpProbeSpec::Url() const {
          std::to_string(config_.port) + "/";
 }
 
-std::unique_ptr<ProbeState> TcpProbeSpec::NewState() const {
-  return std::make_unique<TcpState>();
-}
-
-void TcpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-                       std::function<void(RunOutcome)> done) const {
-  auto& s = static_cast<TcpState&>(state);
+void TcpProbeSpec::RunKind(Fetcher& fetcher, TcpState& s, DebugLog* debug,
+                           std::function<void(RunOutcome)> done) const {
   HttpRequest req;
   req.url = Url();
   req.connect_only = true;
@@ -132,8 +131,7 @@ void TcpProbeSpec::Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
   });
 }
 
-void TcpProbeSpec::Render(const ProbeState& state, SampleWriter& w) const {
-  const auto& s = static_cast<const TcpState&>(state);
+void TcpProbeSpec::RenderKind(const TcpState& s, SampleWriter& w) const {
   if (!s.ran) return;
   RenderPhases(s.phases, w, /*with_http_phases=*/false);
   if (s.cert_expiry > 0) w.Add(FamilyId::kTlsCertExpiryTimestampSeconds, s.cert_expiry);

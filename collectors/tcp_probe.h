@@ -31,21 +31,18 @@ bool ParseTcpAddress(std::string_view address, std::string* host, int* port, std
 // Parses the tcp keys of a probe (docs/configuration.md, "kind: tcp").
 std::shared_ptr<const ProbeSpec> ParseTcpProbe(MapReader& r, ProbeCommon common);
 
-class TcpProbeSpec : public ProbeSpec {
+struct TcpState;  // kept between runs; defined in tcp_probe.cpp
+
+class TcpProbeSpec : public KindSpec<TcpProbeConfig, TcpState> {
  public:
-  TcpProbeSpec(ProbeCommon common, TcpProbeConfig config)
-      : ProbeSpec(std::move(common)), config_(std::move(config)) {}
-  const TcpProbeConfig& config() const { return config_; }
+  using KindSpec::KindSpec;
   // The URL handed to libcurl: http://host:port/, or https:// with TLS.
   std::string Url() const;
 
-  std::unique_ptr<ProbeState> NewState() const override;
-  void Run(Fetcher& fetcher, ProbeState& state, DebugLog* debug,
-           std::function<void(RunOutcome)> done) const override;
-  void Render(const ProbeState& state, SampleWriter& w) const override;
-
  private:
-  TcpProbeConfig config_;
+  void RunKind(Fetcher& fetcher, TcpState& state, DebugLog* debug,
+               std::function<void(RunOutcome)> done) const override;
+  void RenderKind(const TcpState& state, SampleWriter& w) const override;
 };
 
 }  // namespace triage
