@@ -24,8 +24,8 @@ datasource-templated Prometheus dashboard, plus checks of this project:
   target-refid                every target has an expr and a unique refId
   target-rate-interval-rule   every rate/irate/increase range is [$__rate_interval]
   target-promql-rule          every expression, variables substituted, parses (promtool check rules)
-  target-metric-contract      every metric name is in the exporter's contract (README.md's
-                              Metrics table, exporter/metric_families.cpp), a recording rule of
+  target-metric-contract      every metric name is in the exporter's contract (docs/metrics.md,
+                              generated from exposition/), a recording rule of
                               alerts/triage.rules.yaml, or ALERTS
   runbook-links               the firing-alert tables map exactly the alerts of alerts/index.json
                               to their runbook file and anchor, and link through ${runbook_base:raw}
@@ -165,22 +165,20 @@ def metric_names(expr):
 def load_contract(root):
     """Metric names (with their types where known) the dashboards may query."""
     names = {}
-    readme = os.path.join(root, "README.md")
-    with open(readme, encoding="utf-8") as f:
+    # docs/metrics.md is generated from the metric contract (exposition/) and
+    # checked against it by tests/rulepack/reproducible_test.sh.
+    reference = os.path.join(root, "docs", "metrics.md")
+    with open(reference, encoding="utf-8") as f:
         text = f.read()
-    m = re.search(r"^## Metrics\s*$(.*?)(?=^## )", text, re.M | re.S)
+    m = re.search(r"^# Metrics\s*$(.*?)(?=^## )", text, re.M | re.S)
     if not m:
-        raise RuntimeError("%s: no '## Metrics' section" % readme)
+        raise RuntimeError("%s: no '# Metrics' table" % reference)
     for line in m.group(1).splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) < 2 or not cells[0].startswith("`"):
             continue
         for name in re.findall(r"`([a-zA-Z_:][a-zA-Z0-9_:]*)`", cells[0]):
             names[name] = cells[1] or names.get(name, "")
-    families = os.path.join(root, "exporter", "metric_families.cpp")
-    with open(families, encoding="utf-8") as f:
-        for name, mtype in re.findall(r'\{"([a-z_:][a-z0-9_:]*)",\s*MetricType::k(\w+)', f.read()):
-            names.setdefault(name, mtype.lower())
     rules = os.path.join(root, "alerts", "triage.rules.yaml")
     with open(rules, encoding="utf-8") as f:
         for name in re.findall(r"^\s*-?\s*record:\s*(\S+)\s*$", f.read(), re.M):
@@ -395,8 +393,8 @@ class Linter:
             for name in sorted(metric_names(substitute(expr))):
                 if name not in self.contract:
                     self.bad(fname, twhere, "target-metric-contract",
-                             "metric %s is not in README.md's Metrics table, "
-                             "exporter/metric_families.cpp or the rule pack's recording rules" % name)
+                             "metric %s is not in docs/metrics.md (the metric contract) "
+                             "or the rule pack's recording rules" % name)
             self.exprs.append((fname, twhere, substitute(expr)))
             if "ALERTS" in metric_names(substitute(expr)):
                 self.lint_runbook_links(fname, twhere, p, expr)
@@ -500,7 +498,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description="Lint the Grafana dashboards of triage_exporter.")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(here)),
-                    help="repository root (README.md, exporter/, alerts/, runbooks/)")
+                    help="repository root (docs/metrics.md, alerts/, runbooks/)")
     ap.add_argument("--dashboards", help="directory of dashboards (default ROOT/dashboards)")
     ap.add_argument("--promtool", default="promtool")
     args = ap.parse_args()

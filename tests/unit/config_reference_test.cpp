@@ -23,8 +23,9 @@ namespace {
 
 constexpr const char* kUnknown = "zz_not_a_key";
 
-// Headings ("### `tls_config`" -> "tls_config"): the first code span of a
-// level-2 or level-3 heading, and the keys of the tables below it (the code
+// Headings ("### `tls_config`" -> "tls_config", "### Top level" -> "Top
+// level"): the first code span of a level-2 or level-3 heading, or its text
+// when it has none, and the keys of the tables below it (the code
 // span of each row's first cell), up to the next heading.
 std::map<std::string, std::set<std::string>> ReferenceSections() {
   std::ifstream in(std::string(TRIAGE_SOURCE_DIR) + "/docs/configuration.md");
@@ -39,7 +40,8 @@ std::map<std::string, std::set<std::string>> ReferenceSections() {
   while (std::getline(in, line)) {
     if (line.rfind("## ", 0) == 0 || line.rfind("### ", 0) == 0) {
       section = code_span(line);
-      if (!section.empty()) out[section];
+      if (section.empty()) section = line.substr(line.find(' ') + 1);
+      out[section];
       continue;
     }
     if (section.empty() || line.rfind("| `", 0) != 0) continue;
@@ -142,7 +144,7 @@ std::vector<KindCase> KindCases(const std::string& token) {
   return {
       {"http", http, {"kind: http", client}},
       {"readiness", http, {"kind: readiness", client}},
-      {"cluster", http, {"kind: cluster", client}},
+      {"cluster", http + "        leader_pointer: /leader\n", {"kind: cluster", client}},
       {"scrape", http, {"kind: scrape", client}},
       {"tcp", "        address: 127.0.0.1:1\n", {"kind: tcp"}},
       {"kubernetes_pvc",
@@ -165,7 +167,7 @@ TEST_F(ConfigReferenceTest, TopLevelGlobalAndServiceKeys) {
   ExpectDocumented("the top level",
                    LoadError(std::string(kUnknown) + ": 1\nservices:\n  - name: s\n    probes:\n" +
                                    probe, file_),
-                   {"top level"});
+                   {"Top level"});
   ExpectDocumented("global",
                    LoadError("global:\n  " + std::string(kUnknown) +
                                    ": 1\nservices:\n  - name: s\n    probes:\n" + probe, file_),
@@ -210,7 +212,7 @@ TEST_F(ConfigReferenceTest, NestedMapsOfTheHttpClient) {
 
 TEST_F(ConfigReferenceTest, WebConfigurationKeys) {
   ExpectDocumented("the web configuration",
-                   WebConfigError(std::string(kUnknown) + ": 1\n", file_), {"web configuration"});
+                   WebConfigError(std::string(kUnknown) + ": 1\n", file_), {"Web configuration"});
   ExpectDocumented("tls_server_config",
                    WebConfigError("tls_server_config:\n  cert_file: " + cert_ + "\n  key_file: " +
                                       cert_ + "\n  " + kUnknown + ": 1\n", file_),
