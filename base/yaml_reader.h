@@ -3,6 +3,8 @@
 // Every error is a ConfigError whose message is "FILE:LINE:COLUMN: what was
 // expected" (1-based line and column). MapReader remembers which keys were
 // read, so Finish() can reject unknown keys and list the ones allowed.
+//
+// Part of the base layer (docs/architecture.md): below everything else.
 #pragma once
 
 #include <yaml-cpp/yaml.h>

@@ -3,6 +3,8 @@
 // between runs, runs one probe through the event loop's Fetcher, and renders
 // its kind-specific samples. Common samples (success, probes_total,
 // failures_total, duration) are rendered by the scheduler for every kind.
+//
+// Part of the collectors layer (docs/architecture.md): the probe interface and the kinds.
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,7 @@
 // Wires the parts together: configuration, the event loop, the probe table,
 // self metrics and the web server; owns reload.
+//
+// Part of the exporter layer (docs/architecture.md): the daemon, the top of the program.
 #pragma once
 
 #include <atomic>

@@ -1,6 +1,8 @@
 // Pre-rendered exposition text of one probe. A probe renders its samples once
 // per run into a Snapshot (one contiguous string, sliced by family); /metrics
 // only concatenates slices family by family and never formats a number.
+//
+// Part of the exposition layer (docs/architecture.md): what the exporter exposes.
 #pragma once
 
 #include <array>

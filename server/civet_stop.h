@@ -7,6 +7,8 @@
 // every shutdown of the exporter and the simulator, and every test that
 // stops one. A connection to the server's own listening socket ends the poll
 // at once; CloseCivetServer makes such connections while close() waits.
+//
+// Part of the server layer (docs/architecture.md): HTTP serving shared by the daemon and the simulator.
 #pragma once
 
 #include <sys/socket.h>
