@@ -68,22 +68,23 @@ std::set<std::string> Allowed(const std::string& message) {
   return out;
 }
 
-std::string LoadError(const std::string& text, const std::string& file) {
+// The message of the ConfigError `load(text, file)` throws.
+template <typename Load>
+std::string ErrorOf(Load load, const std::string& text, const std::string& file) {
   try {
-    LoadConfigString(text, file);
+    load(text, file);
   } catch (const ConfigError& e) {
     return e.what();
   }
   return "(loaded without an error)";
 }
 
+std::string LoadError(const std::string& text, const std::string& file) {
+  return ErrorOf(LoadConfigString, text, file);
+}
+
 std::string WebConfigError(const std::string& text, const std::string& file) {
-  try {
-    LoadWebConfigString(text, file);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(loaded without an error)";
+  return ErrorOf(LoadWebConfigString, text, file);
 }
 
 class ConfigReferenceTest : public ::testing::Test {
