@@ -31,7 +31,7 @@ Flags:
   --web.config.file=PATH      TLS and authentication of the endpoints (exporter-toolkit
                               format: tls_server_config, basic_auth_users with bcrypt
                               hashes; and bearer_token_file); every endpoint but
-                              /-/healthy asks for the credentials
+                              /-/healthy and /-/ready asks for the credentials
   --shard.count=N             replicas sharing the configuration (default: 1)
   --shard.index=I             the shard this replica runs, 0..N-1, or "hostname" for
                               the number after the last '-' of the host name, as in a
