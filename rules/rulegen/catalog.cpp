@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <system_error>
 #include <set>
 
 #include "base/yaml_reader.h"
@@ -66,40 +68,66 @@ size_t ChooseName(MapReader& r, std::string_view key, const std::array<std::stri
   r.FailKey(key, "expected " + Choices(names) + ", got " + QuoteForMessage(value));
 }
 
+// Which keys a catalog file holds: all of them (a catalog in one file), the
+// pack's (pack.yaml), or an area's (recording rules and alerts).
+enum class Part { kWhole, kPack, kArea };
+
+std::shared_ptr<SourceFile> SplitLines(const std::string& text, const std::string& file) {
+  auto src = std::make_shared<SourceFile>();
+  src->file = file;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) {
+      src->lines.push_back(text.substr(start));
+      break;
+    }
+    src->lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return src;
+}
+
 class Loader {
  public:
-  Loader(Catalog& c, Diagnostics& diag) : c_(c), diag_(diag) {}
+  Loader(Catalog& c, Diagnostics& diag, std::shared_ptr<const SourceFile> src, Part part)
+      : c_(c), diag_(diag), src_(std::move(src)), file_(src_->file), part_(part) {}
 
   void Run(const std::string& text) {
-    YAML::Node root = ParseSingleYamlDocument(text, c_.file);
+    YAML::Node root = ParseSingleYamlDocument(text, file_);
     if (!root.IsDefined() || root.IsNull()) {
-      diag_.Add(c_.file + ": the catalog is empty; expected a map with runbook_base_url, "
-                          "external_metrics, recording_rules and alerts");
+      diag_.Add(file_ + ": the catalog is empty; expected a map with " + Expected());
       c_.complete = false;
       return;
     }
-    MapReader top(root, c_.file, "the catalog");
-    if (auto base = top.OptionalString("runbook_base_url")) {
-      c_.runbook_base_url = *base;
-      if (base->empty() || base->back() != '/') {
-        diag_.At(c_.file, top.Node("runbook_base_url").Mark(),
-                 "runbook_base_url " + QuoteForMessage(*base) +
-                     " must end with '/'; runbook_url is this base followed by the runbook file");
+    MapReader top(root, file_, part_ == Part::kPack ? "the pack" : "the catalog");
+    if (part_ != Part::kArea) {
+      if (auto base = top.OptionalString("runbook_base_url")) {
+        c_.runbook_base_url = *base;
+        if (base->empty() || base->back() != '/') {
+          diag_.At(file_, top.Node("runbook_base_url").Mark(),
+                   "runbook_base_url " + QuoteForMessage(*base) +
+                       " must end with '/'; runbook_url is this base followed by the runbook file");
+        }
+      }
+      for (const auto& name : top.StringList("external_metrics")) {
+        if (!IsMetricName(name)) {
+          diag_.At(file_, top.Node("external_metrics").Mark(),
+                   "external metric " + QuoteForMessage(name) + " is not a metric name");
+        }
+        c_.external_metrics.push_back(name);
       }
     }
-    c_.external_metrics = top.StringList("external_metrics");
-    const YAML::Node recording = top.Node("recording_rules");
-    const YAML::Node alerts =
-        top.NonEmptyList("alerts", "expected a non-empty list of alerts, each a map with name, "
-                                   "layer, severity, expr, summary, description, runbook, tests");
+    YAML::Node recording, alerts;
+    if (part_ != Part::kPack) {
+      recording = top.Node("recording_rules");
+      alerts = top.NonEmptyList("alerts", "expected a non-empty list of alerts, each a map with "
+                                          "name, layer, severity, expr, summary, description, "
+                                          "runbook, tests");
+    }
     top.Finish();
+    if (part_ == Part::kPack) return;
 
-    for (const auto& name : c_.external_metrics) {
-      if (!IsMetricName(name)) {
-        diag_.At(c_.file, top.Node("external_metrics").Mark(),
-                 "external metric " + QuoteForMessage(name) + " is not a metric name");
-      }
-    }
     if (recording.IsDefined() && !recording.IsNull()) {
       if (!recording.IsSequence()) {
         top.FailKey("recording_rules", "expected a list of recording rules, got " +
@@ -118,6 +146,15 @@ class Loader {
     }
   }
 
+  std::string Expected() const {
+    switch (part_) {
+      case Part::kPack: return "runbook_base_url and external_metrics";
+      case Part::kArea: return "recording_rules and alerts";
+      case Part::kWhole: break;
+    }
+    return "runbook_base_url, external_metrics, recording_rules and alerts";
+  }
+
   template <typename F>
   void Guard(F f) {
     try {
@@ -131,8 +168,8 @@ class Loader {
  private:
   void RecordingRuleItem(const YAML::Node& item, const YAML::Node& list, size_t index) {
     const std::string what = "recording rule " + std::to_string(index);
-    RequireMapItem(item, list, c_.file, what, "expected a map with record, expr and windows");
-    MapReader r(item, c_.file, what);
+    RequireMapItem(item, list, file_, what, "expected a map with record, expr and windows");
+    MapReader r(item, file_, what);
     const std::string record = r.RequiredString("record");
     const YAML::Mark record_mark = r.Node("record").Mark();
     const YAML::Node windows = r.Node("windows");
@@ -148,7 +185,7 @@ class Loader {
       }
       std::set<std::string> seen;
       for (const auto& w : windows) {
-        const std::string text = ScalarString(w, c_.file, "a window of " + what);
+        const std::string text = ScalarString(w, file_, "a window of " + what);
         if (!ParseDuration(text)) {
           r.Fail(w, "window " + QuoteForMessage(text) + " of " + what +
                      " is not a Prometheus duration; expected a duration like 5m, 1h or 3d");
@@ -180,23 +217,24 @@ class Loader {
       rule.record_mark = record_mark;
       rule.expr_mark = expr_mark;
       if (!IsMetricName(rule.record)) {
-        diag_.At(c_.file, record_mark,
+        diag_.At(file_, record_mark,
                  "record " + QuoteForMessage(rule.record) +
                      " is not a metric name; expected letters, digits, '_' and ':'");
       }
+      rule.source = src_;
       c_.recording_rules.push_back(std::move(rule));
     }
   }
 
   void AlertItem(const YAML::Node& item, const YAML::Node& list, size_t index) {
-    RequireMapItem(item, list, c_.file, "alert " + std::to_string(index),
+    RequireMapItem(item, list, file_, "alert " + std::to_string(index),
                    "expected a map with name, layer, severity, expr, summary, description, "
                    "runbook, tests");
     std::string what = "alert " + std::to_string(index);
     if (item["name"].IsDefined() && item["name"].IsScalar()) {
       what = "alert " + QuoteForMessage(item["name"].Scalar());
     }
-    MapReader r(item, c_.file, what);
+    MapReader r(item, file_, what);
     Alert a;
     a.mark = item.Mark();
     a.name = r.RequiredString("name");
@@ -242,31 +280,32 @@ class Loader {
     }
 
     if (!IsAlertName(a.name)) {
-      diag_.At(c_.file, a.name_mark,
+      diag_.At(file_, a.name_mark,
                "alert name " + QuoteForMessage(a.name) +
                    " is not Triage followed by a CamelCase name of letters and digits, like "
                    "TriageTargetDown");
     }
     if (a.summary.find("{{") != std::string::npos) {
-      diag_.At(c_.file, summary_mark,
+      diag_.At(file_, summary_mark,
                "summary of " + what + " holds a template ({{); expected a static sentence (put "
                "label values in the description)");
     }
     if (a.summary.empty() || !std::isupper(static_cast<unsigned char>(a.summary.front()))) {
-      diag_.At(c_.file, summary_mark,
+      diag_.At(file_, summary_mark,
                "summary of " + what + " does not start with a capital letter");
     }
     if (a.summary.empty() || a.summary.back() != '.') {
-      diag_.At(c_.file, summary_mark, "summary of " + what + " does not end with a period");
+      diag_.At(file_, summary_mark, "summary of " + what + " does not end with a period");
     }
+    a.source = src_;
     c_.alerts.push_back(std::move(a));
   }
 
   AlertTest Test(const YAML::Node& item, const YAML::Node& list, size_t index,
                  const std::string& alert) {
     std::string what = "test " + std::to_string(index) + " of alert " + QuoteForMessage(alert);
-    RequireMapItem(item, list, c_.file, what, "expected a map with name, series and expect");
-    MapReader r(item, c_.file, what);
+    RequireMapItem(item, list, file_, what, "expected a map with name, series and expect");
+    MapReader r(item, file_, what);
     AlertTest t;
     t.mark = item.Mark();
     t.name = r.RequiredString("name");
@@ -286,8 +325,8 @@ class Loader {
     for (const auto& s : series) {
       ++n;
       const std::string swhat = "series " + std::to_string(n) + " of " + what;
-      RequireMapItem(s, series, c_.file, swhat, "expected a map with series and values");
-      MapReader sr(s, c_.file, swhat);
+      RequireMapItem(s, series, file_, swhat, "expected a map with series and values");
+      MapReader sr(s, file_, swhat);
       InputSeries in;
       in.series = Trim(sr.RequiredString("series"));
       in.values = Trim(sr.RequiredString("values"));
@@ -299,8 +338,8 @@ class Loader {
     for (const auto& e : expect) {
       ++n;
       const std::string ewhat = "expectation " + std::to_string(n) + " of " + what;
-      RequireMapItem(e, expect, c_.file, ewhat, "expected a map with at and alerts");
-      MapReader er(e, c_.file, ewhat);
+      RequireMapItem(e, expect, file_, ewhat, "expected a map with at and alerts");
+      MapReader er(e, file_, ewhat);
       Expectation x;
       x.mark = e.Mark();
       if (!er.Has("at")) {
@@ -321,8 +360,8 @@ class Loader {
       for (const auto& ea : alerts) {
         ++k;
         const std::string awhat = "expected alert " + std::to_string(k) + " of " + ewhat;
-        RequireMapItem(ea, alerts, c_.file, awhat, "expected a map with labels and description");
-        MapReader ar(ea, c_.file, awhat);
+        RequireMapItem(ea, alerts, file_, awhat, "expected a map with labels and description");
+        MapReader ar(ea, file_, awhat);
         ExpectedAlert want;
         want.mark = ea.Mark();
         want.labels = ar.StringMap("labels");
@@ -337,6 +376,9 @@ class Loader {
 
   Catalog& c_;
   Diagnostics& diag_;
+  std::shared_ptr<const SourceFile> src_;
+  std::string file_;
+  Part part_;
 };
 
 }  // namespace
@@ -353,25 +395,85 @@ void Diagnostics::AtLine(const std::string& file, int line, std::string_view mes
   errors_.push_back(std::move(out));
 }
 
+namespace {
+
+void ParsePart(Catalog& c, const std::string& text, const std::string& file, Part part,
+               Diagnostics& diag) {
+  Loader loader(c, diag, SplitLines(text, file), part);
+  loader.Guard([&] { loader.Run(text); });
+}
+
+// The file's name without its directory and extension: "cluster" of
+// "rules/catalog/cluster.yaml", "cluster" of "cluster.md".
+std::string Stem(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const size_t dot = name.rfind('.');
+  return dot == std::string::npos ? name : name.substr(0, dot);
+}
+
+Catalog LoadCatalogDir(const std::string& dir, Diagnostics& diag) {
+  namespace fs = std::filesystem;
+  Catalog c;
+  c.file = dir;
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && name.size() > 5 && name.ends_with(".yaml")) {
+      files.push_back(name);
+    }
+  }
+  if (ec) {
+    diag.Add(dir + ": cannot read: " + ec.message());
+    c.complete = false;
+    return c;
+  }
+  std::sort(files.begin(), files.end());
+  if (std::find(files.begin(), files.end(), kPackFile) == files.end()) {
+    diag.Add(dir + ": no " + std::string(kPackFile) +
+             "; expected the pack's runbook_base_url and external_metrics there");
+    c.complete = false;
+  }
+  for (const auto& name : files) {
+    const std::string path = (fs::path(dir) / name).string();
+    std::string text;
+    try {
+      text = ReadConfigText(path);
+    } catch (const ConfigError& e) {
+      diag.Add(e.what());
+      c.complete = false;
+      continue;
+    }
+    const size_t before = c.alerts.size();
+    ParsePart(c, text, path, name == kPackFile ? Part::kPack : Part::kArea, diag);
+    // An area's alerts link into the runbook of the same stem.
+    for (size_t i = before; i < c.alerts.size(); ++i) {
+      const Alert& a = c.alerts[i];
+      const std::string runbook = SplitRunbookRef(a.runbook).file;
+      if (Stem(runbook) != Stem(name) || !runbook.ends_with(".md")) {
+        diag.At(path, a.runbook_mark,
+                "alert " + QuoteForMessage(a.name) + " is in " + name + ", so its runbook is " +
+                    Stem(name) + ".md; got " + QuoteForMessage(a.runbook) +
+                    " (move the alert to the catalog file of its runbook)");
+      }
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
 Catalog ParseCatalog(const std::string& text, const std::string& file, Diagnostics& diag) {
   Catalog c;
   c.file = file;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) {
-      c.source_lines.push_back(text.substr(start));
-      break;
-    }
-    c.source_lines.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  Loader loader(c, diag);
-  loader.Guard([&] { loader.Run(text); });
+  ParsePart(c, text, file, Part::kWhole, diag);
   return c;
 }
 
 Catalog LoadCatalog(const std::string& path, Diagnostics& diag) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return LoadCatalogDir(path, diag);
   std::string text;
   try {
     text = ReadConfigText(path);
@@ -391,9 +493,9 @@ RunbookRef SplitRunbookRef(std::string_view runbook) {
   return {std::string(runbook.substr(0, hash)), std::string(runbook.substr(hash + 1))};
 }
 
-YAML::Mark Pinpoint(const Catalog& catalog, const YAML::Mark& node_mark, std::string_view value,
+YAML::Mark Pinpoint(const SourceFile& source, const YAML::Mark& node_mark, std::string_view value,
                     size_t offset, std::string_view token) {
-  const auto& lines = catalog.source_lines;
+  const auto& lines = source.lines;
   if (node_mark.is_null() || node_mark.line < 0 ||
       static_cast<size_t>(node_mark.line) >= lines.size() || offset > value.size()) {
     return node_mark;

@@ -1,11 +1,17 @@
-// rules/catalog.yaml: the alerts and recording rules of the rule pack, read
-// with positions so every later check can name FILE:LINE:COLUMN.
+// rules/catalog/: the alerts and recording rules of the rule pack, read with
+// positions so every later check can name FILE:LINE:COLUMN. The catalog is a
+// directory: pack.yaml holds what belongs to the whole pack (the runbook base
+// URL, external metrics), and every other <area>.yaml holds the alerts whose
+// runbook is runbooks/<area>.md (and the recording rules they read), so an
+// alert, its runbook and its promtool tests share one stem. A single file
+// holding every key is read too (the unit tests use that).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
 #include <array>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +32,13 @@ inline std::string_view SeverityName(Severity s) { return kSeverityNames[static_
 inline constexpr std::string_view kDefaultRunbookBaseUrl = "http://localhost:9479/runbooks/";
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// One catalog file: its name as errors show it, and its lines, for pointing
+// inside block scalars.
+struct SourceFile {
+  std::string file;
+  std::vector<std::string> lines;
+};
 
 // Errors collected in the order they were found, each already formatted as
 // "FILE:LINE:COLUMN: message" (or "FILE:LINE: ..." for runbooks).
@@ -86,6 +99,7 @@ struct Alert {
   std::optional<BurnRate> burn_rate;
   std::vector<AlertTest> tests;
 
+  std::shared_ptr<const SourceFile> source;  // the file that defines it
   YAML::Mark mark;  // the alert's map
   YAML::Mark name_mark;
   YAML::Mark expr_mark;
@@ -101,13 +115,13 @@ struct RecordingRule {
   std::string source_record;
   std::string source_expr;
   std::string window;
+  std::shared_ptr<const SourceFile> source;  // the file that defines it
   YAML::Mark record_mark;
   YAML::Mark expr_mark;
 };
 
 struct Catalog {
-  std::string file;                       // as given, used in every error
-  std::vector<std::string> source_lines;  // the file's text, for pointing inside block scalars
+  std::string file;  // the directory (or file) as given
   std::string runbook_base_url{kDefaultRunbookBaseUrl};
   std::vector<std::string> external_metrics;
   std::vector<RecordingRule> recording_rules;
@@ -117,13 +131,17 @@ struct Catalog {
   bool complete = true;
 };
 
-// Parses catalog text. Shape errors (YAML syntax, missing or unknown keys,
+inline constexpr std::string_view kPackFile = "pack.yaml";
+
+// Parses the text of a whole catalog in one file. Shape errors (YAML syntax, missing or unknown keys,
 // wrong types, bad durations, unknown layer or severity) and the checks of a
 // single field (alert name, summary) go to `diag`; an alert or recording
 // rule with a shape error is left out of the result.
 Catalog ParseCatalog(const std::string& text, const std::string& file, Diagnostics& diag);
 
-// Reads and parses the file at `path`.
+// Reads the catalog at `path`: a directory (pack.yaml and one <area>.yaml per
+// runbook file; an alert of <area>.yaml must link into <area>.md) or a single
+// file as ParseCatalog reads it.
 Catalog LoadCatalog(const std::string& path, Diagnostics& diag);
 
 // An alert's runbook reference "file.md#anchor" split at its first '#'.
@@ -136,7 +154,7 @@ RunbookRef SplitRunbookRef(std::string_view runbook);
 // The position of `token`, found at byte `offset` of `value`, a scalar whose
 // node starts at `node_mark`. Lines of literal blocks ("|") and single-line
 // scalars are exact; anything else falls back to the node's position.
-YAML::Mark Pinpoint(const Catalog& catalog, const YAML::Mark& node_mark, std::string_view value,
+YAML::Mark Pinpoint(const SourceFile& source, const YAML::Mark& node_mark, std::string_view value,
                     size_t offset, std::string_view token);
 
 }  // namespace triage::rulegen

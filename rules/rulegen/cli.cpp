@@ -7,10 +7,10 @@ namespace triage::rulegen {
 
 const char* const kUsage =
     "usage:\n"
-    "  triage_rulegen check    --catalog FILE --runbooks DIR\n"
-    "  triage_rulegen generate --catalog FILE --runbooks DIR --out DIR --tests DIR\n"
+    "  triage_rulegen check    --catalog DIR  --runbooks DIR\n"
+    "  triage_rulegen generate --catalog DIR  --runbooks DIR --out DIR --tests DIR\n"
     "                          [--runbook-base-url URL]\n"
-    "  triage_rulegen scale    --catalog FILE --runbooks DIR --factor N --out FILE\n"
+    "  triage_rulegen scale    --catalog DIR  --runbooks DIR --factor N --out FILE\n"
     "                          [--runbook-base-url URL]\n"
     "  triage_rulegen metrics-reference --out FILE\n"
     "\n"

@@ -1,4 +1,4 @@
-// triage_rulegen: validates rules/catalog.yaml against the metric contract and
+// triage_rulegen: validates rules/catalog/ against the metric contract and
 // the runbooks, and writes the rule pack. See rules/README.md.
 #include <filesystem>
 #include <fstream>

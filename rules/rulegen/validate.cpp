@@ -53,12 +53,13 @@ class Validator {
 
   void Run() {
     RecordingRules();
-    std::map<std::string, YAML::Mark> names;
+    std::map<std::string, const Alert*> names;
     for (const auto& a : c_.alerts) {
-      auto [it, inserted] = names.emplace(a.name, a.name_mark);
+      src_ = a.source.get();
+      auto [it, inserted] = names.emplace(a.name, &a);
       if (!inserted) {
-        Error(a.name_mark, "alert name " + QuoteForMessage(a.name) +
-                               " is already used at line " + std::to_string(it->second.line + 1) +
+        Error(a.name_mark, "alert name " + QuoteForMessage(a.name) + " is already used at " +
+                               Where(*it->second->source, it->second->name_mark) +
                                "; expected unique alert names");
       }
       Expression(a);
@@ -70,8 +71,16 @@ class Validator {
   }
 
  private:
+  // Errors point into the file of the alert or recording rule being checked.
   void Error(const YAML::Mark& mark, std::string_view message) {
-    diag_.At(c_.file, mark, message);
+    diag_.At(src_->file, mark, message);
+  }
+
+  // Where an earlier definition is, seen from the file being checked: "line
+  // N" in the same file, "FILE:LINE" in another.
+  std::string Where(const SourceFile& source, const YAML::Mark& mark) const {
+    const std::string line = std::to_string(mark.line + 1);
+    return &source == src_ ? "line " + line : source.file + ":" + line;
   }
 
   // `expr` may come from `source` by substituting `window`; errors then
@@ -79,8 +88,8 @@ class Validator {
   void CheckNames(const std::string& expr, const YAML::Mark& mark, const std::string& what,
                   const std::string& source, const std::string& window) {
     auto at = [&](size_t offset, std::string_view token) {
-      if (window.empty()) return Pinpoint(c_, mark, expr, offset, token);
-      return Pinpoint(c_, mark, source, TemplateOffset(source, window, offset), token);
+      if (window.empty()) return Pinpoint(*src_, mark, expr, offset, token);
+      return Pinpoint(*src_, mark, source, TemplateOffset(source, window, offset), token);
     };
     const PromqlScan scan = ScanPromql(expr);
     if (scan.error) {
@@ -100,17 +109,18 @@ class Validator {
   }
 
   void ErrorOnce(const YAML::Mark& mark, const std::string& message) {
-    if (once_.insert(FormatConfigError(c_.file, mark, message)).second) Error(mark, message);
+    if (once_.insert(FormatConfigError(src_->file, mark, message)).second) Error(mark, message);
   }
 
   void RecordingRules() {
-    std::map<std::string, YAML::Mark> seen;
+    std::map<std::string, const RecordingRule*> seen;
     for (const auto& r : c_.recording_rules) {
-      auto [it, inserted] = seen.emplace(r.record, r.record_mark);
+      src_ = r.source.get();
+      auto [it, inserted] = seen.emplace(r.record, &r);
       if (!inserted) {
         Error(r.record_mark, "recording rule " + QuoteForMessage(r.record) +
-                                 " is already defined at line " +
-                                 std::to_string(it->second.line + 1));
+                                 " is already defined at " +
+                                 Where(*it->second->source, it->second->record_mark));
       }
       CheckNames(r.expr, r.expr_mark, "recording rule " + QuoteForMessage(r.source_record),
                  r.source_expr, r.window);
@@ -374,13 +384,13 @@ class Validator {
       mentioned.insert(name);
       if (alert_names.count(name) == 0) {
         diag_.AtLine(rb_.readme_path, line,
-                     "mentions alert " + name + ", which is not in " + c_.file);
+                     "mentions alert " + name + ", which is not in the catalog " + c_.file);
       }
     }
     for (const auto& a : c_.alerts) {
       if (mentioned.count(a.name) == 0) {
-        diag_.Add(rb_.readme_path + ": does not mention alert " + a.name + " (" + c_.file + ":" +
-                  std::to_string(a.name_mark.line + 1) + "); expected every alert listed");
+        diag_.Add(rb_.readme_path + ": does not mention alert " + a.name + " (" + a.source->file +
+                  ":" + std::to_string(a.name_mark.line + 1) + "); expected every alert listed");
       }
     }
   }
@@ -391,6 +401,7 @@ class Validator {
   std::set<std::string> known_;
   std::set<std::string> recorded_;
   std::set<std::string> once_;
+  const SourceFile* src_ = nullptr;  // of the alert or recording rule being checked
 };
 
 }  // namespace

@@ -80,7 +80,7 @@ pass "simulators (echo ${SIM_PORT[echo]}, node ${SIM_PORT[node]}, kube ${SIM_POR
 # ---------------------------------------------------------------------------
 # Prometheus: 1 s scrape and evaluation, the time-scaled rule pack.
 
-if ! out=$("$BUILD/triage_rulegen" scale --catalog "$ROOT/rules/catalog.yaml" \
+if ! out=$("$BUILD/triage_rulegen" scale --catalog "$ROOT/rules/catalog" \
   --runbooks "$ROOT/runbooks" --factor 60 --out "$TMP/triage.rules.fast.yaml" 2>&1); then
   abort "triage_rulegen scale writes the time-scaled rule pack" "$out"
 fi

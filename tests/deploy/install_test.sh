@@ -48,7 +48,7 @@ check "the configuration the unit's header sets up passes --config.check" \
 check "install_manifest.txt lists the systemd unit" \
   grep -qx '/usr/lib/systemd/system/triage_exporter.service' "$BUILD/install_manifest.txt"
 check "the installed triage_rulegen regenerates the pack with another runbook base URL" \
-  bash -c "'$STAGE/usr/bin/triage_rulegen' generate --catalog '$SHARE/rules/catalog.yaml' \
+  bash -c "'$STAGE/usr/bin/triage_rulegen' generate --catalog '$SHARE/rules/catalog' \
     --runbooks '$SHARE/runbooks' --out '$TMP/alerts' --tests '$TMP/tests' \
     --runbook-base-url https://runbooks.example.net/triage/ >'$TMP/rulegen.log' 2>&1 &&
     grep -q 'runbook_url: https://runbooks.example.net/triage/liveness.md#' '$TMP/alerts/triage.rules.yaml'"

@@ -43,7 +43,7 @@ Each scenario names
   expect    the alerts that must reach the webhook, as the labels they must
             carry (alertname, service, probe, severity, layer and the
             alert's own labels: check, reason, error_code, ...), taken from
-            rules/catalog.yaml; "{{exporter}}" stands for the exporter's
+            rules/catalog/; "{{exporter}}" stands for the exporter's
             host:port. With exact_labels the delivered label set must be
             exactly this one
   inhibited alerts of the same service that must sit in Alertmanager with

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The committed rule pack is exactly what triage_rulegen makes of rules/catalog.yaml
+# The committed rule pack is exactly what triage_rulegen makes of rules/catalog/
 # and runbooks/, and docs/metrics.md what it makes of the metric contract:
 # generates twice into a temporary directory, checks that both runs
 # wrote the same bytes, then compares them with alerts/ and tests/rules/.
@@ -7,13 +7,13 @@
 set -euo pipefail
 
 RULEGEN_BIN=${1:?usage: reproducible_test.sh RULEGEN_BIN}
-REGENERATE="$RULEGEN_BIN generate --catalog rules/catalog.yaml --runbooks runbooks --out alerts --tests tests/rules"
+REGENERATE="$RULEGEN_BIN generate --catalog rules/catalog --runbooks runbooks --out alerts --tests tests/rules"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rulepack-reproducible.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 for run in a b; do
-  if ! "$RULEGEN_BIN" generate --catalog rules/catalog.yaml --runbooks runbooks \
+  if ! "$RULEGEN_BIN" generate --catalog rules/catalog --runbooks runbooks \
          --out "$tmp/$run/alerts" --tests "$tmp/$run/tests/rules" 2>"$tmp/$run.err"; then
     echo "FAIL  triage_rulegen generate (run $run):"
     sed 's/^/        /' "$tmp/$run.err"

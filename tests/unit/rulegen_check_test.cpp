@@ -431,7 +431,7 @@ TEST(RulegenCheck, AlertSectionOnlyOnce) {
 
 TEST(RulegenCheck, ReadmeMentionsExactlyTheCatalogAlerts) {
   std::string e = OnlyError(kCatalog, {{"README.md", kReadme + "| TriageGhost | gone |\n"}});
-  EXPECT_NE(e.find("/runbooks/README.md:7: mentions alert TriageGhost, which is not in catalog.yaml"),
+  EXPECT_NE(e.find("/runbooks/README.md:7: mentions alert TriageGhost, which is not in the catalog catalog.yaml"),
             std::string::npos)
       << e;
   e = OnlyError(kCatalog, {{"README.md", Replace(kReadme, "| TriageTargetDown |", "| |")}});

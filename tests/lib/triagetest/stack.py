@@ -145,9 +145,9 @@ def require_file(path, what):
 
 
 def scale_rules(rulegen, factor, runbook_base_url, out, repo=REPO):
-    """Renders rules/catalog.yaml with every duration divided by factor and
+    """Renders rules/catalog/ with every duration divided by factor and
     runbook_url pointing at runbook_base_url (triage_rulegen scale)."""
-    cmd = [rulegen, "scale", "--catalog", os.path.join(repo, "rules", "catalog.yaml"),
+    cmd = [rulegen, "scale", "--catalog", os.path.join(repo, "rules", "catalog"),
            "--runbooks", os.path.join(repo, "runbooks"), "--factor", str(factor),
            "--runbook-base-url", runbook_base_url, "--out", out]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
