@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <system_error>
 #include <set>
 
+#include "base/duration.h"
 #include "base/yaml_reader.h"
 #include "rules/rulegen/rules.h"
 
@@ -88,6 +90,82 @@ std::shared_ptr<SourceFile> SplitLines(const std::string& text, const std::strin
   return src;
 }
 
+
+// The values a catalog declares, from the `values:` map of `root` (pack.yaml,
+// or a catalog in one file): name -> {type, default, description}.
+void ReadValues(const YAML::Node& root, const std::string& file, Catalog& c, Diagnostics& diag) {
+  if (!root.IsMap()) return;
+  const YAML::Node values = root["values"];
+  if (!values.IsDefined() || values.IsNull()) return;
+  if (!values.IsMap()) {
+    diag.At(file, values.Mark(), "values must be a map of value name to {type, default, "
+                                 "description}, got " + DescribeNode(values));
+    c.complete = false;
+    return;
+  }
+  for (const auto& kv : values) {
+    const std::string name = kv.first.Scalar();
+    try {
+      RequireMapItem(kv.second, values, file, "value " + QuoteForMessage(name),
+                     "expected a map with type, default and description");
+      MapReader r(kv.second, file, "value " + QuoteForMessage(name));
+      Value v;
+      v.name = name;
+      v.type = static_cast<ValueType>(ChooseName(r, "type", kValueTypeNames));
+      v.default_value = r.RequiredString("default");
+      v.description = r.RequiredString("description");
+      r.Finish();
+      bool ok = !name.empty() && std::isalpha(static_cast<unsigned char>(name[0]));
+      for (char ch : name) ok = ok && std::isalnum(static_cast<unsigned char>(ch));
+      if (!ok) {
+        diag.At(file, kv.first.Mark(), "value name " + QuoteForMessage(name) +
+                                           " is not a name like certExpiryDays (letters and digits)");
+      }
+      if (const std::string why = CheckValue(v.type, v.default_value); !why.empty()) {
+        diag.At(file, r.Node("default").Mark(), "default of value " + QuoteForMessage(name) + ": " + why);
+      }
+      v.value = v.default_value;
+      c.values.push_back(std::move(v));
+    } catch (const ConfigError& e) {
+      diag.Add(e.what());
+      c.complete = false;
+    }
+  }
+}
+
+// `text` with every %(name)s replaced by the value's current value; an
+// unknown name is an error at its line.
+std::string SubstituteValues(const std::string& text, const std::string& file, const Catalog& c,
+                             Diagnostics& diag) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t open = text.find("%(", i);
+    if (open == std::string::npos) break;
+    const size_t close = text.find(")s", open + 2);
+    out.append(text, i, open - i);
+    const std::string name = close == std::string::npos ? "" : text.substr(open + 2, close - open - 2);
+    auto it = std::find_if(c.values.begin(), c.values.end(),
+                           [&](const Value& v) { return v.name == name; });
+    if (close == std::string::npos || it == c.values.end()) {
+      const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + open, '\n'));
+      std::vector<std::string> names;
+      for (const auto& v : c.values) names.push_back(v.name);
+      const std::string* best = ClosestMatch(name, names, 4);
+      diag.AtLine(file, line, "%(" + name + ")s names no value of pack.yaml" +
+                                  (best ? " (did you mean " + *best + "?)" : std::string()));
+      out.append(text, open, 2);
+      i = open + 2;
+      continue;
+    }
+    out += it->value;
+    i = close + 2;
+  }
+  out.append(text, i, std::string::npos);
+  return out;
+}
+
 class Loader {
  public:
   Loader(Catalog& c, Diagnostics& diag, std::shared_ptr<const SourceFile> src, Part part)
@@ -102,6 +180,7 @@ class Loader {
     }
     MapReader top(root, file_, part_ == Part::kPack ? "the pack" : "the catalog");
     if (part_ != Part::kArea) {
+      top.Node("values");  // read before the text was substituted (ReadValues)
       if (auto base = top.OptionalString("runbook_base_url")) {
         c_.runbook_base_url = *base;
         if (base->empty() || base->back() != '/') {
@@ -148,11 +227,11 @@ class Loader {
 
   std::string Expected() const {
     switch (part_) {
-      case Part::kPack: return "runbook_base_url and external_metrics";
+      case Part::kPack: return "values, runbook_base_url and external_metrics";
       case Part::kArea: return "recording_rules and alerts";
       case Part::kWhole: break;
     }
-    return "runbook_base_url, external_metrics, recording_rules and alerts";
+    return "values, runbook_base_url, external_metrics, recording_rules and alerts";
   }
 
   template <typename F>
@@ -397,10 +476,65 @@ void Diagnostics::AtLine(const std::string& file, int line, std::string_view mes
 
 namespace {
 
+void ApplyValuesFile(Catalog& c, const std::string& path, Diagnostics& diag);
+
+// `values_file` (kWhole only): overrides applied before the text is substituted.
 void ParsePart(Catalog& c, const std::string& text, const std::string& file, Part part,
-               Diagnostics& diag) {
-  Loader loader(c, diag, SplitLines(text, file), part);
-  loader.Guard([&] { loader.Run(text); });
+               Diagnostics& diag, const std::string& values_file = "") {
+  if (part != Part::kArea) {
+    try {
+      ReadValues(ParseSingleYamlDocument(text, file), file, c, diag);
+    } catch (const ConfigError&) {
+      // The Loader reports the syntax error.
+    }
+  }
+  if (part == Part::kWhole && !values_file.empty()) ApplyValuesFile(c, values_file, diag);
+  const std::string substituted =
+      part == Part::kPack ? text : SubstituteValues(text, file, c, diag);
+  Loader loader(c, diag, SplitLines(substituted, file), part);
+  loader.Guard([&] { loader.Run(substituted); });
+}
+
+void ApplyValuesFile(Catalog& c, const std::string& path, Diagnostics& diag) {
+  try {
+    const YAML::Node root = ParseSingleYamlDocument(ReadConfigText(path), path);
+    if (!root.IsDefined() || root.IsNull()) return;  // empty: every default stays
+    if (!root.IsMap()) {
+      diag.At(path, root.Mark(), "expected a map of value name to value, got " + DescribeNode(root));
+      return;
+    }
+    std::vector<std::string> names;
+    for (const auto& v : c.values) names.push_back(v.name);
+    for (const auto& kv : root) {
+      const std::string name = kv.first.Scalar();
+      auto it = std::find_if(c.values.begin(), c.values.end(),
+                             [&](const Value& v) { return v.name == name; });
+      if (it == c.values.end()) {
+        const std::string* best = ClosestMatch(name, names, 4);
+        diag.At(path, kv.first.Mark(),
+                "unknown value " + QuoteForMessage(name) +
+                    (best ? " (did you mean " + QuoteForMessage(*best) + "?)" : std::string()) +
+                    "; the pack's values are listed in pack.yaml");
+        continue;
+      }
+      if (!kv.second.IsScalar()) {
+        diag.At(path, kv.second.Mark(), "value " + QuoteForMessage(name) + " must be a " +
+                                            std::string(kValueTypeNames[static_cast<size_t>(it->type)]) +
+                                            ", got " + DescribeNode(kv.second));
+        continue;
+      }
+      const std::string text = kv.second.Scalar();
+      if (const std::string why = CheckValue(it->type, text); !why.empty()) {
+        diag.At(path, kv.second.Mark(), "value " + QuoteForMessage(name) + ": " + why);
+        continue;
+      }
+      it->value = text;
+      it->set_by = FormatConfigError(path, kv.first.Mark(), "");
+      it->set_by.resize(it->set_by.size() > 2 ? it->set_by.size() - 2 : 0);  // drop ": "
+    }
+  } catch (const ConfigError& e) {
+    diag.Add(e.what());
+  }
 }
 
 // The file's name without its directory and extension: "cluster" of
@@ -412,7 +546,7 @@ std::string Stem(const std::string& path) {
   return dot == std::string::npos ? name : name.substr(0, dot);
 }
 
-Catalog LoadCatalogDir(const std::string& dir, Diagnostics& diag) {
+Catalog LoadCatalogDir(const std::string& dir, Diagnostics& diag, const std::string& values_file) {
   namespace fs = std::filesystem;
   Catalog c;
   c.file = dir;
@@ -430,6 +564,10 @@ Catalog LoadCatalogDir(const std::string& dir, Diagnostics& diag) {
     return c;
   }
   std::sort(files.begin(), files.end());
+  // pack.yaml first: the values it declares are substituted into the others.
+  std::stable_partition(files.begin(), files.end(),
+                        [](const std::string& f) { return f == kPackFile; });
+  bool values_applied = false;
   if (std::find(files.begin(), files.end(), kPackFile) == files.end()) {
     diag.Add(dir + ": no " + std::string(kPackFile) +
              "; expected the pack's runbook_base_url and external_metrics there");
@@ -444,6 +582,10 @@ Catalog LoadCatalogDir(const std::string& dir, Diagnostics& diag) {
       diag.Add(e.what());
       c.complete = false;
       continue;
+    }
+    if (name != kPackFile && !values_applied) {
+      if (!values_file.empty()) ApplyValuesFile(c, values_file, diag);
+      values_applied = true;
     }
     const size_t before = c.alerts.size();
     ParsePart(c, text, path, name == kPackFile ? Part::kPack : Part::kArea, diag);
@@ -471,9 +613,9 @@ Catalog ParseCatalog(const std::string& text, const std::string& file, Diagnosti
   return c;
 }
 
-Catalog LoadCatalog(const std::string& path, Diagnostics& diag) {
+Catalog LoadCatalog(const std::string& path, Diagnostics& diag, const std::string& values_file) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return LoadCatalogDir(path, diag);
+  if (std::filesystem::is_directory(path, ec)) return LoadCatalogDir(path, diag, values_file);
   std::string text;
   try {
     text = ReadConfigText(path);
@@ -484,7 +626,40 @@ Catalog LoadCatalog(const std::string& path, Diagnostics& diag) {
     c.complete = false;
     return c;
   }
-  return ParseCatalog(text, path, diag);
+  Catalog c;
+  c.file = path;
+  ParsePart(c, text, path, Part::kWhole, diag, values_file);
+  return c;
+}
+
+std::string CheckValue(ValueType type, const std::string& text) {
+  switch (type) {
+    case ValueType::kNumber: {
+      char* end = nullptr;
+      std::strtod(text.c_str(), &end);
+      if (text.empty() || end != text.c_str() + text.size()) {
+        return "expected a number such as 0.8 or 14, got " + QuoteForMessage(text);
+      }
+      return "";
+    }
+    case ValueType::kDuration:
+      return ParseDuration(text) ? ""
+                                 : "expected a Prometheus duration such as 5m or 1h30m, got " +
+                                       QuoteForMessage(text);
+    case ValueType::kSeverity:
+      for (auto n : kSeverityNames) {
+        if (n == text) return "";
+      }
+      return "expected critical, warning or info, got " + QuoteForMessage(text);
+    case ValueType::kLabel: {
+      bool ok = !text.empty() && !std::isdigit(static_cast<unsigned char>(text[0]));
+      for (char ch : text) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
+      return ok ? "" : "expected a label name such as cluster, got " + QuoteForMessage(text);
+    }
+    case ValueType::kString:
+      return "";
+  }
+  return "";
 }
 
 RunbookRef SplitRunbookRef(std::string_view runbook) {

@@ -120,10 +120,28 @@ struct RecordingRule {
   YAML::Mark expr_mark;
 };
 
+// A named value of the pack (pack.yaml `values:`): a threshold, a `for`, a
+// severity, a label name or matchers. Catalog text refers to it as
+// %(name)s, the jsonnet format a mixin's _config uses; a values file given to
+// triage_rulegen overrides the default.
+enum class ValueType { kNumber, kDuration, kSeverity, kLabel, kString };
+inline constexpr std::array<std::string_view, 5> kValueTypeNames = {"number", "duration",
+                                                                    "severity", "label", "string"};
+
+struct Value {
+  std::string name;
+  ValueType type = ValueType::kString;
+  std::string default_value;
+  std::string value;  // the default, or the values file's
+  std::string description;
+  std::string set_by;  // "FILE:LINE:COLUMN" of the values file entry; "" for the default
+};
+
 struct Catalog {
   std::string file;  // the directory (or file) as given
   std::string runbook_base_url{kDefaultRunbookBaseUrl};
   std::vector<std::string> external_metrics;
+  std::vector<Value> values;  // in declaration order
   std::vector<RecordingRule> recording_rules;
   std::vector<Alert> alerts;
   // False when an alert or recording rule was left out for a shape error;
@@ -139,10 +157,28 @@ inline constexpr std::string_view kPackFile = "pack.yaml";
 // rule with a shape error is left out of the result.
 Catalog ParseCatalog(const std::string& text, const std::string& file, Diagnostics& diag);
 
+// The value the pack's cluster label comes from.
+inline constexpr std::string_view kClusterLabelValue = "clusterLabel";
+
+// The current value of `name`, "" when the catalog declares no such value.
+inline std::string ValueOf(const Catalog& c, std::string_view name) {
+  for (const auto& v : c.values) {
+    if (v.name == name) return v.value;
+  }
+  return "";
+}
+
+// Why `text` is not a valid value of `type`, or "" when it is.
+std::string CheckValue(ValueType type, const std::string& text);
+
 // Reads the catalog at `path`: a directory (pack.yaml and one <area>.yaml per
 // runbook file; an alert of <area>.yaml must link into <area>.md) or a single
 // file as ParseCatalog reads it.
-Catalog LoadCatalog(const std::string& path, Diagnostics& diag);
+// `values_file`, when not empty, is a YAML map of value name to value that
+// overrides the defaults; an unknown name or a value of the wrong type is an
+// error at its FILE:LINE:COLUMN.
+Catalog LoadCatalog(const std::string& path, Diagnostics& diag,
+                    const std::string& values_file = "");
 
 // An alert's runbook reference "file.md#anchor" split at its first '#'.
 struct RunbookRef {

@@ -23,6 +23,9 @@ const char* const kUsage =
     "metrics-reference  write the metric reference (docs/metrics.md) from the metric\n"
     "          contract the binary was built with\n"
     "\n"
+    "--values FILE (check, generate, scale) is a YAML map of value name to value that\n"
+    "overrides the defaults of the pack's values (pack.yaml), e.g. certExpiryDays: 21.\n"
+    "\n"
     "--runbook-base-url replaces the catalog's runbook_base_url in every runbook_url\n"
     "(it must end with '/'), for example the exporter an end-to-end test runs.\n"
     "\n"
@@ -41,12 +44,13 @@ std::optional<std::string> ParseCommandLine(const std::vector<std::string>& args
   std::set<std::string> optional;
   if (out.command == "check") {
     required = {"--catalog", "--runbooks"};
+    optional = {"--values"};
   } else if (out.command == "generate") {
     required = {"--catalog", "--runbooks", "--out", "--tests"};
-    optional = {"--runbook-base-url"};
+    optional = {"--runbook-base-url", "--values"};
   } else if (out.command == "scale") {
     required = {"--catalog", "--runbooks", "--factor", "--out"};
-    optional = {"--runbook-base-url"};
+    optional = {"--runbook-base-url", "--values"};
   } else if (out.command == "metrics-reference") {
     required = {"--out"};
   } else {

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   }
 
   Diagnostics diag;
-  const Catalog catalog = LoadCatalog(flags["--catalog"], diag);
+  const Catalog catalog = LoadCatalog(flags["--catalog"], diag, flags["--values"]);
   const Runbooks runbooks = LoadRunbooks(flags["--runbooks"], diag);
   // Checks across the catalog need all of it: after a shape error they would
   // only add follow-on errors.

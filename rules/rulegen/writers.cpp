@@ -158,7 +158,7 @@ std::string PrometheusRuleYaml(const std::vector<RuleGroup>& groups) {
   return Finish(kHeader, out);
 }
 
-std::string InhibitYaml() {
+std::string InhibitYaml(std::string_view cluster_label) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "inhibit_rules" << YAML::Value << YAML::BeginSeq;
   for (size_t i = 0; i + 1 < kInhibitChain.size(); ++i) {
@@ -175,7 +175,11 @@ std::string InhibitYaml() {
     out << YAML::Key << "target_matchers" << YAML::Value << YAML::BeginSeq;
     EmitString(out, "layer=~\"" + higher + "\"");
     out << YAML::EndSeq;
-    out << YAML::Key << "equal" << YAML::Value << YAML::BeginSeq << "service" << YAML::EndSeq;
+    // Several clusters behind one Alertmanager: a service of one cluster never
+    // inhibits the same service of another (an absent label equals an absent one).
+    out << YAML::Key << "equal" << YAML::Value << YAML::BeginSeq;
+    if (!cluster_label.empty()) out << std::string(cluster_label);
+    out << "service" << YAML::EndSeq;
     out << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;
@@ -183,18 +187,20 @@ std::string InhibitYaml() {
       std::string(kHeader) +
       "# A critical alert of a layer inhibits the alerts of every higher layer of the same\n"
       "# service: liveness -> readiness -> dependency -> traffic -> telemetry. Warnings never\n"
-      "# inhibit. Append routes.example.yaml (or your own route and receivers) to make a\n"
-      "# complete Alertmanager configuration.\n";
+      "# inhibit. With a cluster label (the pack value clusterLabel) only alerts of the same\n"
+      "# cluster inhibit each other. Append routes.example.yaml (or your own route and\n"
+      "# receivers) to make a complete Alertmanager configuration.\n";
   return Finish(header, out);
 }
 
-std::string RoutesYaml() {
+std::string RoutesYaml(std::string_view cluster_label) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   out << YAML::Key << "route" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "receiver" << YAML::Value << "triage-default";
-  out << YAML::Key << "group_by" << YAML::Value << YAML::Flow << YAML::BeginSeq << "alertname"
-      << "service" << YAML::EndSeq;
+  out << YAML::Key << "group_by" << YAML::Value << YAML::Flow << YAML::BeginSeq << "alertname";
+  if (!cluster_label.empty()) out << std::string(cluster_label);
+  out << "service" << YAML::EndSeq;
   out << YAML::Key << "group_wait" << YAML::Value << "30s";
   out << YAML::Key << "group_interval" << YAML::Value << "5m";
   out << YAML::Key << "repeat_interval" << YAML::Value << "4h";
@@ -350,8 +356,8 @@ std::vector<OutputFile> GenerateFiles(const Catalog& catalog, std::string_view r
   std::vector<OutputFile> files = {
       {(out / "triage.rules.yaml").string(), RuleFileYaml(groups)},
       {(out / "triage.prometheusrule.yaml").string(), PrometheusRuleYaml(groups)},
-      {(out / "alertmanager" / "inhibit.yaml").string(), InhibitYaml()},
-      {(out / "alertmanager" / "routes.example.yaml").string(), RoutesYaml()},
+      {(out / "alertmanager" / "inhibit.yaml").string(), InhibitYaml(ValueOf(catalog, kClusterLabelValue))},
+      {(out / "alertmanager" / "routes.example.yaml").string(), RoutesYaml(ValueOf(catalog, kClusterLabelValue))},
       {(out / "index.json").string(), IndexJson(catalog)},
   };
   const fs::path rules_abs = fs::absolute(out / "triage.rules.yaml").lexically_normal();

@@ -21,12 +21,13 @@ std::string RuleFileYaml(const std::vector<RuleGroup>& groups, int64_t factor = 
 std::string PrometheusRuleYaml(const std::vector<RuleGroup>& groups);
 
 // Alertmanager inhibit_rules: a critical alert of a layer inhibits the
-// alerts of every higher layer of the same service.
-std::string InhibitYaml();
+// alerts of every higher layer of the same service in the same cluster
+// (`cluster_label`; empty: service only).
+std::string InhibitYaml(std::string_view cluster_label);
 
 // An Alertmanager route tree and receivers by severity. Appended to
 // InhibitYaml() it makes a complete Alertmanager configuration.
-std::string RoutesYaml();
+std::string RoutesYaml(std::string_view cluster_label);
 
 // alerts/index.json: per alert its name, layer, severities, runbook file and
 // anchor, the metrics its expression reads ("metrics") and the exporter

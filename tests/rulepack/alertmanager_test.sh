@@ -187,7 +187,7 @@ def cmd_plan(inhibit_path, plan_path, fire_path, report):
             return 2
         if ("severity", "=", "critical") not in src:
             problems["critical"].append("rule %d source %s" % (i + 1, src))
-        if list(r.get("equal") or []) != ["service"]:
+        if list(r.get("equal") or []) != ["cluster", "service"]:
             problems["equal"].append("rule %d equal %s" % (i + 1, r.get("equal")))
         src_layers = [v for (n, op, v) in src if n == "layer" and op == "="]
         extra = [m for m in src if m[0] not in ("layer", "severity")]
@@ -207,7 +207,7 @@ def cmd_plan(inhibit_path, plan_path, fire_path, report):
 
     row(report, not problems["critical"], "inhibit.yaml: only critical alerts inhibit (%d rules)" % len(parsed),
         "; ".join(problems["critical"]))
-    row(report, not problems["equal"], "inhibit.yaml: every rule has equal: [service]", "; ".join(problems["equal"]))
+    row(report, not problems["equal"], "inhibit.yaml: every rule has equal: [cluster, service]", "; ".join(problems["equal"]))
     # The chain is read from the file: source layers in order, then what the last rule adds.
     chain = [p["source"] for p in parsed]
     chain += [t for t in parsed[-1]["targets"] if t not in chain]
@@ -226,12 +226,13 @@ def cmd_plan(inhibit_path, plan_path, fire_path, report):
     # more than group_wait ago makes its new group flush at once, which can beat
     # the inhibitor to a source that arrived in the same request (0.25 leaks a
     # notification for the target then); here every group waits group_wait.
-    def alert(name, sev, layer, service):
-        labels = {"alertname": name, "severity": sev, "layer": layer, "service": service}
+    def alert(name, sev, layer, service, cluster="a"):
+        labels = {"alertname": name, "severity": sev, "layer": layer, "service": service,
+                  "cluster": cluster}
         fire.append({"labels": labels,
                      "annotations": {"summary": "rule pack inhibition test alert."},
                      "generatorURL": "http://127.0.0.1/rulepack-test"})
-        return [name, service]
+        return [name, service, cluster]
 
     for k, p in enumerate(parsed):
         L, T = p["source"], p["targets"]
@@ -241,6 +242,8 @@ def cmd_plan(inhibit_path, plan_path, fire_path, report):
              "source": alert("RulepackSource_%s" % L, "critical", L, same),
              "same_targets": [alert("RulepackTarget_%s" % t, "warning", t, same) for t in T],
              "other_targets": [alert("RulepackTarget_%s" % t, "warning", t, other) for t in T],
+             # the same service name in another cluster behind the same Alertmanager
+             "cluster_targets": [alert("RulepackTarget_%s" % t, "warning", t, same, "b") for t in T],
              "bystanders": [alert("RulepackBystander_%s" % b, "warning", b, same) for b in universe if b not in T],
              "warn_source": alert("RulepackWarnSource_%s" % L, "warning", L, warn),
              "warn_targets": [alert("RulepackTarget_%s" % t, "warning", t, warn) for t in T]}
@@ -259,12 +262,12 @@ def by_key(alerts):
     out = {}
     for a in alerts or []:
         lab = a.get("labels", {})
-        out[(lab.get("alertname"), lab.get("service"))] = a
+        out[(lab.get("alertname"), lab.get("service"), lab.get("cluster"))] = a
     return out
 
 
 def fmt(key):
-    return "%s{service=%s}" % tuple(key)
+    return "%s{service=%s,cluster=%s}" % tuple(key)
 
 
 def state_problems(index, keys, want_inhibited_by=None, absent_ok=False):
@@ -301,6 +304,8 @@ def cmd_firing(plan_path, alerts_path, report=None):
              state_problems(index, c["bystanders"])),
             ("%s: another service's alerts stay active" % c["label"],
              state_problems(index, c["other_targets"])),
+            ("%s: the same service in another cluster stays active" % c["label"],
+             state_problems(index, c["cluster_targets"])),
             ("%s: a warning %s alert inhibits nothing" % (c["label"], c["source_layer"]),
              state_problems(index, [c["warn_source"]] + c["warn_targets"])),
         ]
@@ -338,12 +343,13 @@ def notified(notifs_path, status="firing"):
         for a in n.get("alerts") or []:
             lab = a.get("labels", {})
             if a.get("status") == status:
-                seen.add((lab.get("alertname"), lab.get("service")))
+                seen.add((lab.get("alertname"), lab.get("service"), lab.get("cluster")))
     return seen
 
 
 def active_keys(c):
-    return [c["source"]] + c["bystanders"] + c["other_targets"] + [c["warn_source"]] + c["warn_targets"]
+    return ([c["source"]] + c["bystanders"] + c["other_targets"] + c["cluster_targets"] +
+            [c["warn_source"]] + c["warn_targets"])
 
 
 def cmd_active_notified(plan_path, notifs_path, report=None):
@@ -374,7 +380,7 @@ def cmd_resolve(plan_path, out_path):
     end = iso(now() - datetime.timedelta(seconds=1))
     out = []
     for a in plan["fire"]:
-        if (a["labels"]["alertname"], a["labels"]["service"]) in wanted:
+        if (a["labels"]["alertname"], a["labels"]["service"], a["labels"]["cluster"]) in wanted:
             b = dict(a)
             b["endsAt"] = end  # startsAt left out: the API takes endsAt, the merge keeps the first start
             out.append(b)

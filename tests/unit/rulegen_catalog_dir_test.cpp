@@ -126,3 +126,89 @@ TEST_F(CatalogDirTest, APackFileIsRequired) {
 
 }  // namespace
 }  // namespace triage::rulegen
+
+namespace triage::rulegen {
+namespace {
+
+// A pack with two values and an area that uses them.
+class ValuesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SplitCatalog split;
+    dir_.Write("pack.yaml", split.pack +
+                                "values:\n"
+                                "  clusterLabel:\n"
+                                "    type: label\n"
+                                "    default: cluster\n"
+                                "    description: the cluster label\n"
+                                "  downFor:\n"
+                                "    type: duration\n"
+                                "    default: 1m\n"
+                                "    description: how long a liveness probe fails first\n");
+    dir_.Write("liveness.yaml",
+               testing::Replace(testing::Replace(split.liveness, "for: 1m", "for: %(downFor)s"),
+                                "on (service, probe)", "on (%(clusterLabel)s, service, probe)"));
+    dir_.Write("traffic.yaml", split.traffic);
+  }
+  Catalog Load(const std::string& values_text) {
+    const std::string values = values_text.empty() ? "" : user_.Write("values.yaml", values_text);
+    return LoadCatalog(dir_.path(), diag_, values);
+  }
+  std::string Errors() const {
+    std::string all;
+    for (const auto& e : diag_.errors()) all += e + "\n";
+    return all;
+  }
+  triage::testing::TempDir dir_;   // the catalog
+  triage::testing::TempDir user_;  // the user's values file
+  Diagnostics diag_;
+};
+
+TEST_F(ValuesTest, DefaultsAreSubstituted) {
+  const Catalog c = Load("");
+  ASSERT_TRUE(diag_.ok()) << Errors();
+  EXPECT_EQ(c.alerts[0].for_duration, std::chrono::minutes(1));
+  EXPECT_NE(c.alerts[0].expr.find("on (cluster, service, probe)"), std::string::npos)
+      << c.alerts[0].expr;
+  EXPECT_EQ(ValueOf(c, "clusterLabel"), "cluster");
+}
+
+TEST_F(ValuesTest, AValuesFileOverridesAndReachesTheRule) {
+  const Catalog c = Load("downFor: 3m\nclusterLabel: k8s_cluster\n");
+  ASSERT_TRUE(diag_.ok()) << Errors();
+  EXPECT_EQ(c.alerts[0].for_duration, std::chrono::minutes(3));
+  EXPECT_NE(c.alerts[0].expr.find("on (k8s_cluster, service, probe)"), std::string::npos)
+      << c.alerts[0].expr;
+}
+
+TEST_F(ValuesTest, UnknownValueIsAnErrorAtItsPosition) {
+  Load("downFor: 3m\ndownFro: 2m\n");
+  EXPECT_NE(Errors().find(user_.path() + "/values.yaml:2:1: unknown value \"downFro\" (did you "
+                                        "mean \"downFor\"?)"),
+            std::string::npos)
+      << Errors();
+}
+
+TEST_F(ValuesTest, WrongTypeIsAnErrorAtTheValue) {
+  Load("downFor: soon\nclusterLabel: 9lives\n");
+  EXPECT_NE(Errors().find(user_.path() + "/values.yaml:1:10: value \"downFor\": expected a "
+                                        "Prometheus duration"),
+            std::string::npos)
+      << Errors();
+  EXPECT_NE(Errors().find(user_.path() + "/values.yaml:2:15: value \"clusterLabel\": expected a "
+                                        "label name"),
+            std::string::npos)
+      << Errors();
+}
+
+TEST_F(ValuesTest, AnUndeclaredNameInTheCatalogIsAnError) {
+  dir_.Write("traffic.yaml", testing::Replace(SplitCatalog().traffic, "[{window}]))\n",
+                                              "[{window}])) > %(burnFactor)s\n"));
+  Load("");
+  EXPECT_NE(Errors().find("traffic.yaml:5: %(burnFactor)s names no value of pack.yaml"),
+            std::string::npos)
+      << Errors();
+}
+
+}  // namespace
+}  // namespace triage::rulegen

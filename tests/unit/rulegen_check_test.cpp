@@ -48,7 +48,7 @@ TEST(RulegenCheck, YamlSyntaxError) {
 
 TEST(RulegenCheck, EmptyCatalog) {
   EXPECT_EQ(OnlyError(""),
-            "catalog.yaml: the catalog is empty; expected a map with runbook_base_url, "
+            "catalog.yaml: the catalog is empty; expected a map with values, runbook_base_url, "
             "external_metrics, recording_rules and alerts");
 }
 

@@ -162,7 +162,7 @@ TEST(RulegenPrometheusRule, SameGroupsInTheCustomResource) {
 }
 
 TEST(RulegenAlertmanager, CriticalAlertsInhibitHigherLayersOfTheService) {
-  const YAML::Node doc = YAML::Load(InhibitYaml());
+  const YAML::Node doc = YAML::Load(InhibitYaml("cluster"));
   const YAML::Node rules = doc["inhibit_rules"];
   ASSERT_EQ(rules.size(), 4u);
   const Strings sources = {"liveness", "readiness", "dependency", "traffic"};
@@ -172,19 +172,22 @@ TEST(RulegenAlertmanager, CriticalAlertsInhibitHigherLayersOfTheService) {
     EXPECT_EQ(rules[i]["source_matchers"].as<Strings>(),
               (Strings{"severity=\"critical\"", "layer=\"" + sources[i] + "\""}));
     EXPECT_EQ(rules[i]["target_matchers"].as<Strings>(), Strings{"layer=~\"" + targets[i] + "\""});
-    EXPECT_EQ(rules[i]["equal"].as<Strings>(), Strings{"service"});
+    EXPECT_EQ(rules[i]["equal"].as<Strings>(), (Strings{"cluster", "service"}));
   }
+  // Without a cluster label: the service alone.
+  EXPECT_EQ(YAML::Load(InhibitYaml(""))["inhibit_rules"][0]["equal"].as<Strings>(),
+            Strings{"service"});
 }
 
 TEST(RulegenAlertmanager, RoutesBySeverityAndMakesAConfigWithInhibit) {
-  const std::string routes = RoutesYaml();
+  const std::string routes = RoutesYaml("cluster");
   EXPECT_NE(routes.find("url: http://127.0.0.1:9/  # placeholder: replace"), std::string::npos)
       << routes;
-  const YAML::Node doc = YAML::Load(InhibitYaml() + RoutesYaml());
+  const YAML::Node doc = YAML::Load(InhibitYaml("cluster") + RoutesYaml("cluster"));
   EXPECT_EQ(Keys(doc), (Strings{"inhibit_rules", "route", "receivers"}));
   const YAML::Node route = doc["route"];
   EXPECT_EQ(route["receiver"].as<std::string>(), "triage-default");
-  EXPECT_EQ(route["group_by"].as<Strings>(), (Strings{"alertname", "service"}));
+  EXPECT_EQ(route["group_by"].as<Strings>(), (Strings{"alertname", "cluster", "service"}));
   EXPECT_EQ(route["group_wait"].as<std::string>(), "30s");
   EXPECT_EQ(route["group_interval"].as<std::string>(), "5m");
   EXPECT_EQ(route["repeat_interval"].as<std::string>(), "4h");
