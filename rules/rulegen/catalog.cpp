@@ -9,6 +9,7 @@
 
 #include "base/duration.h"
 #include "base/yaml_reader.h"
+#include "exposition/exposition_parser.h"
 #include "rules/rulegen/rules.h"
 
 namespace triage::rulegen {
@@ -146,9 +147,8 @@ std::string SubstituteValues(const std::string& text, const std::string& file, c
     const size_t close = text.find(")s", open + 2);
     out.append(text, i, open - i);
     const std::string name = close == std::string::npos ? "" : text.substr(open + 2, close - open - 2);
-    auto it = std::find_if(c.values.begin(), c.values.end(),
-                           [&](const Value& v) { return v.name == name; });
-    if (close == std::string::npos || it == c.values.end()) {
+    const Value* it = FindValue(c, name);
+    if (close == std::string::npos || it == nullptr) {
       const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + open, '\n'));
       std::vector<std::string> names;
       for (const auto& v : c.values) names.push_back(v.name);
@@ -507,9 +507,8 @@ void ApplyValuesFile(Catalog& c, const std::string& path, Diagnostics& diag) {
     for (const auto& v : c.values) names.push_back(v.name);
     for (const auto& kv : root) {
       const std::string name = kv.first.Scalar();
-      auto it = std::find_if(c.values.begin(), c.values.end(),
-                             [&](const Value& v) { return v.name == name; });
-      if (it == c.values.end()) {
+      Value* it = FindValue(c, name);
+      if (it == nullptr) {
         const std::string* best = ClosestMatch(name, names, 4);
         diag.At(path, kv.first.Mark(),
                 "unknown value " + QuoteForMessage(name) +
@@ -529,22 +528,14 @@ void ApplyValuesFile(Catalog& c, const std::string& path, Diagnostics& diag) {
         continue;
       }
       it->value = text;
-      it->set_by = FormatConfigError(path, kv.first.Mark(), "");
-      it->set_by.resize(it->set_by.size() > 2 ? it->set_by.size() - 2 : 0);  // drop ": "
     }
   } catch (const ConfigError& e) {
     diag.Add(e.what());
   }
 }
 
-// The file's name without its directory and extension: "cluster" of
-// "rules/catalog/cluster.yaml", "cluster" of "cluster.md".
-std::string Stem(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  const size_t dot = name.rfind('.');
-  return dot == std::string::npos ? name : name.substr(0, dot);
-}
+// "cluster" of "rules/catalog/cluster.yaml" and of "cluster.md".
+std::string Stem(const std::string& path) { return std::filesystem::path(path).stem().string(); }
 
 Catalog LoadCatalogDir(const std::string& dir, Diagnostics& diag, const std::string& values_file) {
   namespace fs = std::filesystem;
@@ -567,13 +558,12 @@ Catalog LoadCatalogDir(const std::string& dir, Diagnostics& diag, const std::str
   // pack.yaml first: the values it declares are substituted into the others.
   std::stable_partition(files.begin(), files.end(),
                         [](const std::string& f) { return f == kPackFile; });
-  bool values_applied = false;
-  if (std::find(files.begin(), files.end(), kPackFile) == files.end()) {
+  if (files.empty() || files.front() != kPackFile) {
     diag.Add(dir + ": no " + std::string(kPackFile) +
              "; expected the pack's runbook_base_url and external_metrics there");
     c.complete = false;
   }
-  for (const auto& name : files) {
+  auto parse = [&](const std::string& name) {
     const std::string path = (fs::path(dir) / name).string();
     std::string text;
     try {
@@ -581,11 +571,7 @@ Catalog LoadCatalogDir(const std::string& dir, Diagnostics& diag, const std::str
     } catch (const ConfigError& e) {
       diag.Add(e.what());
       c.complete = false;
-      continue;
-    }
-    if (name != kPackFile && !values_applied) {
-      if (!values_file.empty()) ApplyValuesFile(c, values_file, diag);
-      values_applied = true;
+      return;
     }
     const size_t before = c.alerts.size();
     ParsePart(c, text, path, name == kPackFile ? Part::kPack : Part::kArea, diag);
@@ -600,7 +586,16 @@ Catalog LoadCatalogDir(const std::string& dir, Diagnostics& diag, const std::str
                     " (move the alert to the catalog file of its runbook)");
       }
     }
+  };
+  // pack.yaml declares the values, the values file overrides them, and only
+  // then are the area files substituted.
+  size_t first_area = 0;
+  if (!files.empty() && files.front() == kPackFile) {
+    parse(files.front());
+    first_area = 1;
   }
+  if (!values_file.empty()) ApplyValuesFile(c, values_file, diag);
+  for (size_t f = first_area; f < files.size(); ++f) parse(files[f]);
   return c;
 }
 
@@ -651,11 +646,10 @@ std::string CheckValue(ValueType type, const std::string& text) {
         if (n == text) return "";
       }
       return "expected critical, warning or info, got " + QuoteForMessage(text);
-    case ValueType::kLabel: {
-      bool ok = !text.empty() && !std::isdigit(static_cast<unsigned char>(text[0]));
-      for (char ch : text) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
-      return ok ? "" : "expected a label name such as cluster, got " + QuoteForMessage(text);
-    }
+    case ValueType::kLabel:
+      return IsValidExpositionLabelName(text)
+                 ? ""
+                 : "expected a label name such as cluster, got " + QuoteForMessage(text);
     case ValueType::kString:
       return "";
   }

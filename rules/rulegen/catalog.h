@@ -134,7 +134,6 @@ struct Value {
   std::string default_value;
   std::string value;  // the default, or the values file's
   std::string description;
-  std::string set_by;  // "FILE:LINE:COLUMN" of the values file entry; "" for the default
 };
 
 struct Catalog {
@@ -160,12 +159,21 @@ Catalog ParseCatalog(const std::string& text, const std::string& file, Diagnosti
 // The value the pack's cluster label comes from.
 inline constexpr std::string_view kClusterLabelValue = "clusterLabel";
 
+// The value the catalog declares as `name`; null when it declares none.
+inline Value* FindValue(Catalog& c, std::string_view name) {
+  for (auto& v : c.values) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+inline const Value* FindValue(const Catalog& c, std::string_view name) {
+  return FindValue(const_cast<Catalog&>(c), name);
+}
+
 // The current value of `name`, "" when the catalog declares no such value.
 inline std::string ValueOf(const Catalog& c, std::string_view name) {
-  for (const auto& v : c.values) {
-    if (v.name == name) return v.value;
-  }
-  return "";
+  const Value* v = FindValue(c, name);
+  return v ? v->value : "";
 }
 
 // Why `text` is not a valid value of `type`, or "" when it is.

@@ -87,10 +87,7 @@ std::string Finish(std::string_view header, const YAML::Emitter& out) {
   return text;
 }
 
-std::string Stem(std::string_view file) {
-  const size_t dot = file.rfind('.');
-  return std::string(file.substr(0, dot));
-}
+std::string Stem(std::string_view file) { return std::filesystem::path(file).stem().string(); }
 
 std::string RunbookFile(const Alert& a) { return SplitRunbookRef(a.runbook).file; }
 

@@ -3,6 +3,7 @@
 // in.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "rules/rulegen/catalog.h"
@@ -33,6 +34,13 @@ class CatalogDirTest : public ::testing::Test {
     return dir_.Write(name, text);
   }
   Catalog Load() { return LoadCatalog(dir_.path(), diag_); }
+  // Loads the catalog and checks it against the test runbooks.
+  void LoadAndValidate() {
+    const Catalog c = Load();
+    testing::RunbookDir runbooks;
+    const Runbooks rb = LoadRunbooks(runbooks.path(), diag_);
+    Validate(c, rb, ExposedSeriesNames(), diag_);
+  }
   std::string Errors() const {
     std::string all;
     for (const auto& e : diag_.errors()) all += e + "\n";
@@ -85,10 +93,7 @@ TEST_F(CatalogDirTest, ErrorsNameTheFileTheyAreIn) {
   const std::string traffic =
       Write("traffic.yaml", testing::Replace(split_.traffic, "triage_http_responses_total{code",
                                              "triage_http_responses_totl{code"));
-  const Catalog c = Load();
-  testing::RunbookDir runbooks;
-  const Runbooks rb = LoadRunbooks(runbooks.path(), diag_);
-  Validate(c, rb, ExposedSeriesNames(), diag_);
+  LoadAndValidate();
   EXPECT_NE(Errors().find(traffic + ":5:"), std::string::npos) << Errors();
   EXPECT_NE(Errors().find("triage_http_responses_totl"), std::string::npos) << Errors();
 }
@@ -98,10 +103,7 @@ TEST_F(CatalogDirTest, AnAlertNameUsedInTwoFilesNamesTheOtherFile) {
   const std::string liveness = Write("liveness.yaml", split_.liveness);
   Write("traffic.yaml", testing::Replace(split_.traffic, "TriageHttp5xxErrorBudgetBurn",
                                          "TriageTargetDown"));
-  const Catalog c = Load();
-  testing::RunbookDir runbooks;
-  const Runbooks rb = LoadRunbooks(runbooks.path(), diag_);
-  Validate(c, rb, ExposedSeriesNames(), diag_);
+  LoadAndValidate();
   EXPECT_NE(Errors().find("alert name \"TriageTargetDown\" is already used at " + liveness + ":2"),
             std::string::npos)
       << Errors();
@@ -124,18 +126,12 @@ TEST_F(CatalogDirTest, APackFileIsRequired) {
   EXPECT_NE(Errors().find(dir_.path() + ": no pack.yaml"), std::string::npos) << Errors();
 }
 
-}  // namespace
-}  // namespace triage::rulegen
-
-namespace triage::rulegen {
-namespace {
 
 // A pack with two values and an area that uses them.
-class ValuesTest : public ::testing::Test {
+class ValuesTest : public CatalogDirTest {
  protected:
   void SetUp() override {
-    SplitCatalog split;
-    dir_.Write("pack.yaml", split.pack +
+    dir_.Write("pack.yaml", split_.pack +
                                 "values:\n"
                                 "  clusterLabel:\n"
                                 "    type: label\n"
@@ -146,22 +142,15 @@ class ValuesTest : public ::testing::Test {
                                 "    default: 1m\n"
                                 "    description: how long a liveness probe fails first\n");
     dir_.Write("liveness.yaml",
-               testing::Replace(testing::Replace(split.liveness, "for: 1m", "for: %(downFor)s"),
+               testing::Replace(testing::Replace(split_.liveness, "for: 1m", "for: %(downFor)s"),
                                 "on (service, probe)", "on (%(clusterLabel)s, service, probe)"));
-    dir_.Write("traffic.yaml", split.traffic);
+    dir_.Write("traffic.yaml", split_.traffic);
   }
   Catalog Load(const std::string& values_text) {
     const std::string values = values_text.empty() ? "" : user_.Write("values.yaml", values_text);
     return LoadCatalog(dir_.path(), diag_, values);
   }
-  std::string Errors() const {
-    std::string all;
-    for (const auto& e : diag_.errors()) all += e + "\n";
-    return all;
-  }
-  triage::testing::TempDir dir_;   // the catalog
-  triage::testing::TempDir user_;  // the user's values file
-  Diagnostics diag_;
+  triage::testing::TempDir user_;  // the user's values file, outside the catalog
 };
 
 TEST_F(ValuesTest, DefaultsAreSubstituted) {
@@ -201,8 +190,15 @@ TEST_F(ValuesTest, WrongTypeIsAnErrorAtTheValue) {
       << Errors();
 }
 
+TEST_F(ValuesTest, TheValuesFileIsCheckedWithAPackAlone) {
+  std::filesystem::remove(dir_.path() + "/liveness.yaml");
+  std::filesystem::remove(dir_.path() + "/traffic.yaml");
+  Load("downFro: 2m\n");
+  EXPECT_NE(Errors().find("unknown value \"downFro\""), std::string::npos) << Errors();
+}
+
 TEST_F(ValuesTest, AnUndeclaredNameInTheCatalogIsAnError) {
-  dir_.Write("traffic.yaml", testing::Replace(SplitCatalog().traffic, "[{window}]))\n",
+  dir_.Write("traffic.yaml", testing::Replace(split_.traffic, "[{window}]))\n",
                                               "[{window}])) > %(burnFactor)s\n"));
   Load("");
   EXPECT_NE(Errors().find("traffic.yaml:5: %(burnFactor)s names no value of pack.yaml"),
