@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "exposition/exposition_parser.h"
 #include "exposition/metric_families.h"
 #include "exposition/self_metrics.h"
 
@@ -22,10 +23,12 @@ std::vector<ReferenceFamily> MetricReference() {
     }
     out.push_back(std::move(r));
   }
-  // The self metrics, read back from the text they render.
+  // The self metrics, read back from the text they render: name, help and
+  // type from the HELP and TYPE lines, labels from the samples.
   SelfMetrics self;
   std::string text;
   self.Render(text);
+  const size_t first_self = out.size();
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
@@ -33,29 +36,24 @@ std::vector<ReferenceFamily> MetricReference() {
       const size_t space = line.find(' ', 7);
       out.push_back({line.substr(7, space - 7), "", {},
                      space == std::string::npos ? "" : line.substr(space + 1)});
-    } else if (line.rfind("# TYPE ", 0) == 0 && !out.empty()) {
+    } else if (line.rfind("# TYPE ", 0) == 0 && out.size() > first_self) {
       out.back().type = line.substr(line.rfind(' ') + 1);
-    } else if (!line.empty() && line[0] != '#' && !out.empty()) {
-      // name{a="x",b="y"} value: collect the label names of every sample.
-      const size_t open = line.find('{');
-      if (open == std::string::npos) continue;
-      std::string_view rest = std::string_view(line).substr(open + 1);
-      while (!rest.empty() && rest[0] != '}') {
-        const size_t eq = rest.find('=');
-        if (eq == std::string_view::npos) break;
-        const std::string label(rest.substr(0, eq));
-        auto& labels = out.back().labels;
-        if (label != "le" && std::find(labels.begin(), labels.end(), label) == labels.end()) {
-          labels.push_back(label);
-        }
-        // Skip the quoted value (the self metrics' values hold no quotes).
-        const size_t close = rest.find('"', eq + 2);
-        if (close == std::string_view::npos) break;
-        rest = rest.substr(close + 1);
-        if (!rest.empty() && rest[0] == ',') rest = rest.substr(1);
-      }
     }
   }
+  ParseExposition(text, {}, [&](const ExpositionSample& sample) {
+    for (size_t i = first_self; i < out.size(); ++i) {
+      // A histogram's samples are name_bucket, name_sum and name_count.
+      if (!sample.name.starts_with(out[i].name)) continue;
+      const std::string_view suffix = sample.name.substr(out[i].name.size());
+      if (!suffix.empty() && suffix != "_bucket" && suffix != "_sum" && suffix != "_count") continue;
+      auto& labels = out[i].labels;
+      for (const auto& l : sample.labels) {
+        if (l.name != "le" && std::find(labels.begin(), labels.end(), l.name) == labels.end()) {
+          labels.emplace_back(l.name);
+        }
+      }
+    }
+  });
   return out;
 }
 
