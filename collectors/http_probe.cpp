@@ -1,10 +1,6 @@
 #include "collectors/http_probe.h"
 
-#include <strings.h>
-
 #include <algorithm>
-#include <array>
-#include <cctype>
 #include <charconv>
 #include <optional>
 

@@ -1,7 +1,5 @@
 #include "exporter/config.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <array>
 #include <map>
